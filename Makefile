@@ -1,0 +1,49 @@
+# `make test` and `make run` work on a fresh machine: they install the system
+# packages (Debian nginx + stream module) and a virtual environment on first use.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+BUILD := $(CURDIR)/build
+STREAM_MODULE ?= /usr/lib/nginx/modules/ngx_stream_module.so
+
+.PHONY: test lint typecheck unit run bench system-deps clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+system-deps:
+	scripts/install-system-deps
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+unit: $(STAMP) system-deps
+	$(BIN)/pytest -q
+
+test: lint typecheck unit
+
+# Until the controller's local run exists, `make run` renders the example
+# ConfigMap with the product's defaults into build/nginx and checks the result
+# with the real `nginx -t`.
+run: $(STAMP) system-deps
+	rm -rf $(BUILD)/nginx $(BUILD)/run
+	$(BIN)/nginx-ingress render --configmap examples/configmap.yaml \
+		--output $(BUILD)/nginx --conf-dir $(BUILD)/nginx --run-dir $(BUILD)/run \
+		--load-module $(STREAM_MODULE) --namespace nginx-ingress
+	mkdir -p $(BUILD)/run
+	nginx -t -p $(BUILD)/run/ -c $(BUILD)/nginx/nginx.conf
+	@echo "Rendered NGINX configuration: $(BUILD)/nginx (nginx.conf, conf.d/, stream-conf.d/)"
+
+bench: $(STAMP) system-deps
+	$(BIN)/python bench/render_main.py
+
+clean:
+	rm -rf $(BUILD) .mypy_cache .pytest_cache .ruff_cache .hypothesis

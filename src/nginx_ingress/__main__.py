@@ -1,0 +1,3 @@
+from nginx_ingress.cli import main
+
+raise SystemExit(main())
