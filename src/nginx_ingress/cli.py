@@ -12,7 +12,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from nginx_ingress import __version__
+from nginx_ingress import __version__, offline
 from nginx_ingress.cliflags import normalize_bool_flags
 
 Command = Callable[[argparse.Namespace], int]
@@ -26,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-version", "--version", action="version", version=__version__)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    offline.register(commands)
     version = commands.add_parser("version", help="print the version")
     version.set_defaults(run=lambda _args: _print_version())
     return parser

@@ -24,7 +24,7 @@ def add_bool_flag(
     name: str,
     *,
     default: bool,
-    help: str,  # noqa: A002 - argparse's own keyword
+    help: str,
 ) -> None:
     """A boolean flag spelled `-name`, `--name`, `--no-name`, `-name=true|false`."""
     parser.add_argument(

@@ -69,7 +69,9 @@ def _keepalive_timeout(text: str) -> tuple[Time, ...]:
     try:
         return (parse_time(timeout), parse_time(header_timeout, TimeKind.SECONDS))
     except InvalidValue as error:
-        raise InvalidValue(f"must be '<timeout>' or '<timeout> <header timeout>': {error}") from None
+        raise InvalidValue(
+            f"must be '<timeout>' or '<timeout> <header timeout>': {error}"
+        ) from None
 
 
 SSL_PROTOCOLS = ("SSLv2", "SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
@@ -95,7 +97,14 @@ def _ssl_ciphers(text: str) -> str:
 
 
 ERROR_LOG_LEVELS = ("debug", "info", "notice", "warn", "error", "crit", "alert", "emerg")
-LB_METHODS = ("round_robin", "least_conn", "ip_hash", "random", "random two", "random two least_conn")
+LB_METHODS = (
+    "round_robin",
+    "least_conn",
+    "ip_hash",
+    "random",
+    "random two",
+    "random two least_conn",
+)
 LB_METHODS_PLUS = (
     *LB_METHODS,
     "random two least_time=header",
@@ -160,63 +169,132 @@ CORE_KEYS: tuple[KeySpec, ...] = (
     KeySpec("proxy-connect-timeout", "proxy_connect_timeout", _time(), "time"),
     KeySpec("proxy-read-timeout", "proxy_read_timeout", _time(), "time"),
     KeySpec("proxy-send-timeout", "proxy_send_timeout", _time(), "time"),
-    KeySpec("client-max-body-size", "client_max_body_size", _plain(parse_size), "size; 0 = no limit"),
+    KeySpec(
+        "client-max-body-size", "client_max_body_size", _plain(parse_size), "size; 0 = no limit"
+    ),
     KeySpec("proxy-buffering", "proxy_buffering", _plain(parse_bool), "boolean"),
     KeySpec("proxy-buffers", "proxy_buffers", _plain(parse_buffers), "`<number> <size>`"),
     KeySpec("proxy-buffer-size", "proxy_buffer_size", _plain(parse_size), "size"),
-    KeySpec("worker-processes", "worker_processes", _plain(_worker_processes), "`auto` or 1–1024",
-            unset="auto"),
+    KeySpec(
+        "worker-processes",
+        "worker_processes",
+        _plain(_worker_processes),
+        "`auto` or 1–1024",
+        unset="auto",
+    ),
     KeySpec("worker-connections", "worker_connections", _int(16, 1048576), "16–1048576"),
     KeySpec("worker-shutdown-timeout", "worker_shutdown_timeout", _time(), "time"),
-    KeySpec("keepalive-timeout", "keepalive_timeout", _plain(_keepalive_timeout),
-            "time, optionally followed by a header time"),
+    KeySpec(
+        "keepalive-timeout",
+        "keepalive_timeout",
+        _plain(_keepalive_timeout),
+        "time, optionally followed by a header time",
+    ),
     KeySpec("keepalive-requests", "keepalive_requests", _int(0, 1000000000), "0–1000000000"),
-    KeySpec("server-names-hash-bucket-size", "server_names_hash_bucket_size", _int(32, 32768),
-            "32–32768"),
-    KeySpec("server-names-hash-max-size", "server_names_hash_max_size", _int(64, 16777216),
-            "64–16777216"),
-    KeySpec("error-log-level", "error_log_level",
-            _plain(lambda text: parse_enum(text, ERROR_LOG_LEVELS)), " ".join(ERROR_LOG_LEVELS)),
+    KeySpec(
+        "server-names-hash-bucket-size",
+        "server_names_hash_bucket_size",
+        _int(32, 32768),
+        "32–32768",
+    ),
+    KeySpec(
+        "server-names-hash-max-size",
+        "server_names_hash_max_size",
+        _int(64, 16777216),
+        "64–16777216",
+    ),
+    KeySpec(
+        "error-log-level",
+        "error_log_level",
+        _plain(lambda text: parse_enum(text, ERROR_LOG_LEVELS)),
+        " ".join(ERROR_LOG_LEVELS),
+    ),
     KeySpec("access-log-off", "access_log_off", _plain(parse_bool), "boolean"),
-    KeySpec("log-format", "log_format", _plain(lambda text: parse_lines(text, what="log format")),
-            "text, one or more lines; `$variables` NGINX knows", unset="the built-in format"),
-    KeySpec("ssl-protocols", "ssl_protocols", _plain(_ssl_protocols),
-            "space-separated: " + " ".join(SSL_PROTOCOLS)),
+    KeySpec(
+        "log-format",
+        "log_format",
+        _plain(lambda text: parse_lines(text, what="log format")),
+        "text, one or more lines; `$variables` NGINX knows",
+        unset="the built-in format",
+    ),
+    KeySpec(
+        "ssl-protocols",
+        "ssl_protocols",
+        _plain(_ssl_protocols),
+        "space-separated: " + " ".join(SSL_PROTOCOLS),
+    ),
     KeySpec("ssl-ciphers", "ssl_ciphers", _plain(_ssl_ciphers), "OpenSSL cipher list"),
-    KeySpec("ssl-prefer-server-ciphers", "ssl_prefer_server_ciphers", _plain(parse_bool), "boolean"),
+    KeySpec(
+        "ssl-prefer-server-ciphers", "ssl_prefer_server_ciphers", _plain(parse_bool), "boolean"
+    ),
     KeySpec("http2", "http2", _plain(parse_bool), "boolean"),
     KeySpec("hsts", "hsts", _plain(parse_bool), "boolean"),
     KeySpec("hsts-max-age", "hsts_max_age", _int(0, 2**31 - 1), "seconds, 0–2147483647"),
     KeySpec("hsts-include-subdomains", "hsts_include_subdomains", _plain(parse_bool), "boolean"),
     KeySpec("hsts-behind-proxy", "hsts_behind_proxy", _plain(parse_bool), "boolean"),
     KeySpec("ssl-redirect", "ssl_redirect", _plain(parse_bool), "boolean"),
-    KeySpec("real-ip-header", "real_ip_header", _plain(parse_header_name),
-            "header name or `proxy_protocol`"),
-    KeySpec("set-real-ip-from", "set_real_ip_from",
-            _plain(lambda text: parse_comma_list(text, parse_network)),
-            "comma-separated addresses or CIDR blocks, or `unix:`"),
+    KeySpec(
+        "real-ip-header",
+        "real_ip_header",
+        _plain(parse_header_name),
+        "header name or `proxy_protocol`",
+    ),
+    KeySpec(
+        "set-real-ip-from",
+        "set_real_ip_from",
+        _plain(lambda text: parse_comma_list(text, parse_network)),
+        "comma-separated addresses or CIDR blocks, or `unix:`",
+    ),
     KeySpec("real-ip-recursive", "real_ip_recursive", _plain(parse_bool), "boolean"),
     KeySpec("proxy-protocol", "proxy_protocol", _plain(parse_bool), "boolean"),
-    KeySpec("lb-method", "lb_method", _lb_method,
-            "round_robin, least_conn, ip_hash, random [two [least_conn]], hash <key> [consistent]"
-            "; NGINX Plus adds least_time forms"),
+    KeySpec(
+        "lb-method",
+        "lb_method",
+        _lb_method,
+        "round_robin, least_conn, ip_hash, random [two [least_conn]], hash <key> [consistent]"
+        "; NGINX Plus adds least_time forms",
+    ),
     KeySpec("max-fails", "max_fails", _int(0, 1000000), "0–1000000"),
     KeySpec("fail-timeout", "fail_timeout", _time(TimeKind.SECONDS), "time (seconds or larger)"),
     KeySpec("keepalive", "keepalive", _int(0, 1000000), "0–1000000 idle connections per worker"),
-    KeySpec("upstream-zone-size", "upstream_zone_size", _upstream_zone_size,
-            "size; 0 drops the zone (OSS only)"),
-    KeySpec("default-server-return", "default_server_return", _plain(_default_server_return),
-            "status code, with a URL for redirects: `404`, `302 https://example.com`"),
-    KeySpec("server-tokens", "server_tokens", _server_tokens,
-            "boolean or `build`; NGINX Plus also takes a string"),
-    KeySpec("external-status-address", "external_status_address",
-            _plain(lambda text: parse_comma_list(text, lambda e: parse_host(e, allow_port=False))),
-            "comma-separated IP addresses or DNS names"),
-    KeySpec("resolver-addresses", "resolver_addresses",
-            _plain(lambda text: parse_comma_list(text, parse_host, max_items=16)),
-            "comma-separated IPs or DNS names with optional :port", plus_only=True),
-    KeySpec("resolver-valid", "resolver_valid", _time(TimeKind.SECONDS),
-            "time (seconds or larger)", plus_only=True),
+    KeySpec(
+        "upstream-zone-size",
+        "upstream_zone_size",
+        _upstream_zone_size,
+        "size; 0 drops the zone (OSS only)",
+    ),
+    KeySpec(
+        "default-server-return",
+        "default_server_return",
+        _plain(_default_server_return),
+        "status code, with a URL for redirects: `404`, `302 https://example.com`",
+    ),
+    KeySpec(
+        "server-tokens",
+        "server_tokens",
+        _server_tokens,
+        "boolean or `build`; NGINX Plus also takes a string",
+    ),
+    KeySpec(
+        "external-status-address",
+        "external_status_address",
+        _plain(lambda text: parse_comma_list(text, lambda e: parse_host(e, allow_port=False))),
+        "comma-separated IP addresses or DNS names",
+    ),
+    KeySpec(
+        "resolver-addresses",
+        "resolver_addresses",
+        _plain(lambda text: parse_comma_list(text, parse_host, max_items=16)),
+        "comma-separated IPs or DNS names with optional :port",
+        plus_only=True,
+    ),
+    KeySpec(
+        "resolver-valid",
+        "resolver_valid",
+        _time(TimeKind.SECONDS),
+        "time (seconds or larger)",
+        plus_only=True,
+    ),
     KeySpec("resolver-ipv6", "resolver_ipv6", _plain(parse_bool), "boolean", plus_only=True),
     KeySpec("resolver-timeout", "resolver_timeout", _time(), "time", plus_only=True),
 )
@@ -249,4 +327,3 @@ def describe(value: object) -> str:
         separator = ", " if isinstance(value[0], (HostPort, Network)) else " "
         return separator.join(describe(v) for v in value if v is not None)
     return str(value)
-

@@ -44,7 +44,9 @@ def parse_configmap(data: Mapping[object, object] | None, settings: Settings) ->
             problems.append(_unknown_key(name))
         elif not isinstance(value, str):
             problems.append(
-                Problem(name, "must be a string; quote it in the YAML", show(repr(value)), "the default")
+                Problem(
+                    name, "must be a string; quote it in the YAML", show(repr(value)), "the default"
+                )
             )
         else:
             strings[name] = value
@@ -76,9 +78,7 @@ def _parse_core(spec: KeySpec, text: str, settings: Settings, problems: list[Pro
     try:
         return spec.parse(text, settings)
     except InvalidValue as error:
-        problems.append(
-            Problem(spec.key, str(error), show(text), describe_default(spec, settings))
-        )
+        problems.append(Problem(spec.key, str(error), show(text), describe_default(spec, settings)))
         return _DEFAULT
 
 
@@ -106,7 +106,10 @@ def _check_proxy_buffers(
     buffer above the 1024m temporary-file limit. Each check was seen to fail
     `nginx -t` otherwise.
     """
-    for key, field in (("proxy-buffer-size", "proxy_buffer_size"), ("proxy-buffers", "proxy_buffers")):
+    for key, field in (
+        ("proxy-buffer-size", "proxy_buffer_size"),
+        ("proxy-buffers", "proxy_buffers"),
+    ):
         reason = _proxy_buffers_refusal(config)
         if reason is None or getattr(config, field) is None:
             continue

@@ -315,7 +315,9 @@ def refused_character(text: str) -> str | None:
     return None
 
 
-def parse_nginx_string(text: str, *, what: str = "text", allow_variables: bool = True) -> NginxString:
+def parse_nginx_string(
+    text: str, *, what: str = "text", allow_variables: bool = True
+) -> NginxString:
     """Free text that is rendered as one quoted NGINX string.
 
     Quotes, braces, `;` and `#` are ordinary characters inside the quotes, so they are

@@ -19,7 +19,11 @@ class Reason(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Problem:
-    """One bad key or value. `value` is already escaped and cut; `used` says what applies instead."""
+    """One bad key or value.
+
+    `value` is the offending value already escaped and cut (see `show`); `used` says
+    what applies instead, when something does.
+    """
 
     key: str
     message: str
@@ -28,7 +32,9 @@ class Problem:
     reason: Reason = Reason.INVALID_VALUE
 
     def __str__(self) -> str:
-        text = self.message if self.value is None else f'invalid value "{self.value}": {self.message}'
+        text = (
+            self.message if self.value is None else f'invalid value "{self.value}": {self.message}'
+        )
         if self.used is not None:
             text += f"; using {self.used}"
         return text

@@ -97,7 +97,9 @@ def parse_zone_sync(
         default_resolver,
         settings.default_zone_sync_resolver,
     )
-    tuning = {name: field(key, parse, None, "NGINX's default") for key, (name, parse) in _TUNING.items()}
+    tuning = {
+        name: field(key, parse, None, "NGINX's default") for key, (name, parse) in _TUNING.items()
+    }
     config = ZoneSyncConfig(
         enabled=enabled,
         port=port,

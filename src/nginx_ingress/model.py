@@ -1,0 +1,125 @@
+"""The internal NGINX model: what the rendered files will say, in typed form.
+
+`build` fills it from Kubernetes state and the global configuration; `render`
+turns it into text. Every field holds either a literal chosen by our code or a
+typed value from `nginx_ingress.values`, never raw user text. Imports nothing of
+ours but the value types.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from nginx_ingress.values import Buffers, HostPort, Network, NginxString, Size, Time
+
+
+@dataclass(frozen=True, slots=True)
+class Resolver:
+    addresses: tuple[HostPort, ...]
+    valid: Time | None = None
+    ipv6: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ZoneSyncServer:
+    """The `stream` server that runs zone sync with the peers behind the headless Service."""
+
+    port: int
+    listen_ipv6: bool
+    resolver: Resolver
+    peers: HostPort
+    interval: Time | None = None
+    timeout: Time | None = None
+    connect_timeout: Time | None = None
+    connect_retry_interval: Time | None = None
+    buffers: Buffers | None = None
+    recv_buffer_size: Size | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TempPaths:
+    client_body: PurePosixPath
+    proxy: PurePosixPath
+    fastcgi: PurePosixPath
+    uwsgi: PurePosixPath
+    scgi: PurePosixPath
+
+    @classmethod
+    def under(cls, directory: PurePosixPath) -> TempPaths:
+        return cls(
+            client_body=directory / "client_body_temp",
+            proxy=directory / "proxy_temp",
+            fastcgi=directory / "fastcgi_temp",
+            uwsgi=directory / "uwsgi_temp",
+            scgi=directory / "scgi_temp",
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class HttpContext:
+    log_format: tuple[NginxString, ...]
+    access_log_off: bool
+    temp_paths: TempPaths
+    keepalive_timeout: tuple[Time, ...]
+    keepalive_requests: int
+    server_names_hash_bucket_size: int
+    server_names_hash_max_size: int
+    client_max_body_size: Size
+    proxy_connect_timeout: Time
+    proxy_read_timeout: Time
+    proxy_send_timeout: Time
+    proxy_buffering: bool
+    proxy_buffers: Buffers | None
+    proxy_buffer_size: Size | None
+    ssl_protocols: tuple[str, ...] | None
+    ssl_ciphers: str | None
+    ssl_prefer_server_ciphers: bool
+    real_ip_header: str | None
+    set_real_ip_from: tuple[Network, ...]
+    real_ip_recursive: bool
+    server_tokens: str | NginxString
+    resolver: Resolver | None
+    resolver_timeout: Time | None
+    include: PurePosixPath
+
+
+@dataclass(frozen=True, slots=True)
+class StreamContext:
+    zone_sync: ZoneSyncServer | None
+    include: PurePosixPath
+
+
+@dataclass(frozen=True, slots=True)
+class MainConfig:
+    """`nginx.conf`: the main, events, http and stream contexts."""
+
+    load_modules: tuple[PurePosixPath, ...]
+    pid: PurePosixPath
+    worker_processes: int | None  # None renders `auto`
+    worker_connections: int
+    worker_shutdown_timeout: Time | None
+    error_log_level: str
+    http: HttpContext
+    stream: StreamContext
+
+
+@dataclass(frozen=True, slots=True)
+class DefaultServer:
+    """The catch-all server for requests no Ingress host matches."""
+
+    http_port: int
+    https_port: int
+    listen_ipv6: bool
+    proxy_protocol: bool
+    http2: bool
+    return_code: int
+    return_target: NginxString | None
+
+
+@dataclass(frozen=True, slots=True)
+class Configuration:
+    """Everything `render` turns into files."""
+
+    main: MainConfig
+    default_server: DefaultServer

@@ -1,0 +1,178 @@
+"""The offline tools: `render` (manifests in, NGINX files out) and `validate` (problems out).
+
+They run the same pure core as the controller, without a cluster, so a CI
+pipeline can check a ConfigMap before it is applied and see the exact files the
+controller would write.
+
+Exit status: `validate` gives 0 when clean, 1 when it found problems, 2 when an
+input could not be read; `render` gives 0 when it wrote the files (problems are
+printed, and their keys fall back to defaults as the controller does) and 2 when
+it could not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+
+from nginx_ingress.build import build_configuration
+from nginx_ingress.cliflags import flag_names
+from nginx_ingress.configmap import ParseResult, Problem, parse_configmap
+from nginx_ingress.manifests import Manifest, ManifestError, load_file, load_paths
+from nginx_ingress.render import render_configuration
+from nginx_ingress.settings import Settings, SettingsError
+from nginx_ingress.settingsargs import add_settings_arguments, settings_from_arguments
+
+EXIT_CLEAN, EXIT_PROBLEMS, EXIT_UNREADABLE = 0, 1, 2
+OWNED_DIRECTORIES = ("conf.d", "stream-conf.d")
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    render = commands.add_parser(
+        "render",
+        help="render the NGINX configuration for a ConfigMap, without a cluster",
+        description="Render the files the controller would write for this ConfigMap.",
+    )
+    render.add_argument(
+        *flag_names("configmap"),
+        required=True,
+        type=Path,
+        metavar="FILE",
+        help="YAML file holding the controller's ConfigMap",
+    )
+    render.add_argument(
+        *flag_names("nginx-configmaps"),
+        metavar="NAMESPACE/NAME",
+        help="which ConfigMap to use when FILE holds several",
+    )
+    render.add_argument(
+        *flag_names("output"),
+        required=True,
+        type=Path,
+        metavar="DIR",
+        help="directory to write nginx.conf, conf.d/ and stream-conf.d/ into",
+    )
+    add_settings_arguments(render)
+    render.set_defaults(run=run_render)
+
+    validate = commands.add_parser(
+        "validate",
+        help="check ConfigMaps in YAML files and print one line per problem",
+        description="Check ConfigMaps; exit 0 when clean, 1 with problems, 2 on unreadable input.",
+    )
+    validate.add_argument(
+        "files", nargs="+", type=Path, metavar="FILE", help="YAML files or directories of them"
+    )
+    add_settings_arguments(validate)
+    validate.set_defaults(run=run_validate)
+
+
+def parse_manifest(manifest: Manifest, settings: Settings) -> ParseResult:
+    """A ConfigMap object's data parsed; a `data` that is not a map is itself a problem."""
+    data = manifest.object.get("data")
+    if data is not None and not isinstance(data, Mapping):
+        result = parse_configmap(None, settings)
+        problem = Problem("data", "must be a map of keys to string values; ignored")
+        return ParseResult(result.config, (problem,))
+    return parse_configmap(data, settings)
+
+
+def run_validate(args: argparse.Namespace) -> int:
+    settings = _settings_or_exit(args)
+    if settings is None:
+        return EXIT_UNREADABLE
+    status = EXIT_CLEAN
+    for path in args.files:
+        try:
+            manifests = load_paths([path])
+        except ManifestError as error:
+            print(f"error: {error}", file=sys.stderr)
+            status = EXIT_UNREADABLE
+            continue
+        for manifest in manifests:
+            if manifest.kind != "ConfigMap":
+                continue
+            for problem in parse_manifest(manifest, settings).problems:
+                print(f"{manifest.source}: {manifest.reference}: {problem.line}")
+                status = max(status, EXIT_PROBLEMS)
+    return status
+
+
+def run_render(args: argparse.Namespace) -> int:
+    settings = _settings_or_exit(args)
+    if settings is None:
+        return EXIT_UNREADABLE
+    try:
+        manifest = _choose_configmap(load_file(args.configmap), args.nginx_configmaps)
+    except ManifestError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_UNREADABLE
+    result = parse_manifest(manifest, settings)
+    for problem in result.problems:
+        print(f"{manifest.source}: {manifest.reference}: {problem.line}", file=sys.stderr)
+    files = render_configuration(
+        build_configuration(result.config, settings, zone_sync_service_ready=True)
+    )
+    try:
+        write_tree(args.output, files)
+    except OSError as error:
+        print(f"error: cannot write {args.output}: {error}", file=sys.stderr)
+        return EXIT_UNREADABLE
+    for relative in sorted(files):
+        print(args.output / relative)
+    return EXIT_CLEAN
+
+
+def _settings_or_exit(args: argparse.Namespace) -> Settings | None:
+    try:
+        return settings_from_arguments(args)
+    except SettingsError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return None
+
+
+def _choose_configmap(manifests: list[Manifest], wanted: str | None) -> Manifest:
+    configmaps = [m for m in manifests if m.kind == "ConfigMap"]
+    if wanted is not None:
+        namespace, _, name = wanted.rpartition("/")
+        chosen = [
+            m for m in configmaps if m.name == name and (not namespace or m.namespace == namespace)
+        ]
+        if len(chosen) != 1:
+            raise ManifestError(f"no single ConfigMap {wanted} in the file")
+        return chosen[0]
+    if len(configmaps) != 1:
+        raise ManifestError(
+            f"the file holds {len(configmaps)} ConfigMaps; name one with -nginx-configmaps NS/NAME"
+        )
+    return configmaps[0]
+
+
+def write_tree(directory: Path, files: Mapping[str, str]) -> None:
+    """Write `files` under `directory`; stale `.conf` files in the directories we own go.
+
+    Each file is written to a temporary name and renamed, so a reader never sees
+    half a file.
+    """
+    for owned in OWNED_DIRECTORIES:
+        (directory / owned).mkdir(parents=True, exist_ok=True)
+    for relative, text in files.items():
+        target = directory / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        descriptor, temporary = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+        try:
+            with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
+                stream.write(text)
+            os.replace(temporary, target)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+    wanted = {directory / relative for relative in files}
+    for owned in OWNED_DIRECTORIES:
+        for stale in (directory / owned).glob("*.conf"):
+            if stale not in wanted:
+                stale.unlink()

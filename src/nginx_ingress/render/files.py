@@ -1,0 +1,44 @@
+"""Render the model into `{relative path: text}`, the tree the NGINX manager writes."""
+
+from __future__ import annotations
+
+from functools import cache
+
+import jinja2
+
+from nginx_ingress.model import Configuration
+from nginx_ingress.render.escape import nginx_arg
+
+MAIN_FILE = "nginx.conf"
+DEFAULT_SERVER_FILE = "conf.d/_default-server.conf"
+
+
+@cache
+def environment() -> jinja2.Environment:
+    """The one Jinja2 environment, built and its templates compiled once per process.
+
+    `finalize=nginx_arg` makes the escaping function the only way out of a `{{ }}`;
+    `StrictUndefined` turns a misspelt model field into an error instead of an empty
+    argument; no autoescape, because HTML escaping is the wrong language here.
+    """
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("nginx_ingress.render", "templates"),
+        undefined=jinja2.StrictUndefined,
+        finalize=nginx_arg,
+        autoescape=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        auto_reload=False,
+    )
+
+
+def render_configuration(configuration: Configuration) -> dict[str, str]:
+    """The main config and the default server, keyed by path relative to the conf dir."""
+    env = environment()
+    return {
+        MAIN_FILE: env.get_template("nginx.conf.j2").render(main=configuration.main),
+        DEFAULT_SERVER_FILE: env.get_template("default-server.conf.j2").render(
+            server=configuration.default_server
+        ),
+    }
