@@ -15,10 +15,8 @@ from typing import Any
 
 import yaml
 
-try:
-    _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader
-except AttributeError:  # PyYAML built without libyaml
-    _Loader = yaml.SafeLoader
+# libyaml's loader when PyYAML was built with it: several times faster, same safety.
+_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 

@@ -6,7 +6,9 @@ have rules that span keys and live in `zonesync`.
 
 from __future__ import annotations
 
+import functools
 import re
+import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -17,7 +19,6 @@ from nginx_ingress.configmap.parsers import (
     parse_buffers,
     parse_comma_list,
     parse_enum,
-    parse_header_name,
     parse_host,
     parse_int,
     parse_lines,
@@ -87,13 +88,47 @@ def _ssl_protocols(text: str) -> tuple[str, ...]:
 
 
 def _ssl_ciphers(text: str) -> str:
+    """An OpenSSL cipher list that selects at least one cipher.
+
+    NGINX fails to start when its OpenSSL selects nothing from the list ("no cipher
+    match"); Python's `ssl` asks the same library the same question, so a list this
+    accepts is one NGINX built against OpenSSL 3 accepts.
+    """
     ciphers = text[:-1] if text.endswith("\n") else text
+    hint = "must be an OpenSSL cipher list such as HIGH:!aNULL:!MD5"
     if not re.fullmatch(r"[A-Za-z0-9_+\-:!@=.,]{1,1024}", ciphers, re.ASCII):
-        raise InvalidValue(
-            "must be an OpenSSL cipher list such as HIGH:!aNULL:!MD5 "
-            "(letters, digits and _+-:!@=.,)"
-        )
+        raise InvalidValue(f"{hint} (letters, digits and _+-:!@=.,)")
+    if not _openssl_selects_a_cipher(ciphers):
+        raise InvalidValue(f"{hint}; OpenSSL selects no cipher from this one")
     return ciphers
+
+
+@functools.lru_cache(maxsize=64)
+def _openssl_selects_a_cipher(ciphers: str) -> bool:
+    """Cached: a TLS context costs about 0.2 ms, and the answer depends only on the text."""
+    try:
+        ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).set_ciphers(ciphers)
+    except ssl.SSLError:
+        return False
+    return True
+
+
+_ADDRESS_HEADER = re.compile(r"[A-Za-z][A-Za-z0-9]*(-[A-Za-z0-9]+)+", re.ASCII)
+
+
+def _real_ip_header(text: str) -> str:
+    """`proxy_protocol`, or the name of a header that carries the client address.
+
+    Every such header in use (X-Real-IP, X-Forwarded-For, True-Client-IP,
+    CF-Connecting-IP …) is hyphenated; requiring that turns a value typed into the
+    wrong key (`true`, `yes`, a number) into an error instead of a header name.
+    """
+    if text == "proxy_protocol" or (len(text) <= 64 and _ADDRESS_HEADER.fullmatch(text)):
+        return text
+    raise InvalidValue(
+        "must be proxy_protocol or a header name such as X-Forwarded-For "
+        "(letters and digits in '-'-separated words)"
+    )
 
 
 ERROR_LOG_LEVELS = ("debug", "info", "notice", "warn", "error", "crit", "alert", "emerg")
@@ -236,8 +271,8 @@ CORE_KEYS: tuple[KeySpec, ...] = (
     KeySpec(
         "real-ip-header",
         "real_ip_header",
-        _plain(parse_header_name),
-        "header name or `proxy_protocol`",
+        _plain(_real_ip_header),
+        "a client-address header such as `X-Forwarded-For`, or `proxy_protocol`",
     ),
     KeySpec(
         "set-real-ip-from",

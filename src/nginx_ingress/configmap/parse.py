@@ -11,6 +11,7 @@ import dataclasses
 import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from nginx_ingress.configmap.config import GlobalConfig
 from nginx_ingress.configmap.keys import (
@@ -34,7 +35,7 @@ class ParseResult:
     problems: tuple[Problem, ...]
 
 
-def parse_configmap(data: Mapping[object, object] | None, settings: Settings) -> ParseResult:
+def parse_configmap(data: Mapping[Any, object] | None, settings: Settings) -> ParseResult:
     """Parse the `data` of the controller's ConfigMap (None when it has none)."""
     problems: list[Problem] = []
     strings: dict[str, str] = {}
@@ -51,7 +52,8 @@ def parse_configmap(data: Mapping[object, object] | None, settings: Settings) ->
         else:
             strings[name] = value
 
-    fields: dict[str, object] = {}
+    # Heterogeneous values, each checked by its key's parser: typed per key, not here.
+    fields: dict[str, Any] = {}
     for name, text in strings.items():
         if (spec := CORE_KEYS_BY_NAME.get(name)) is not None:
             parsed = _parse_core(spec, text, settings, problems)
@@ -114,7 +116,7 @@ def _check_proxy_buffers(
         if reason is None or getattr(config, field) is None:
             continue
         problems.append(Problem(key, reason, show(strings[key]), "NGINX's default"))
-        config = dataclasses.replace(config, **{field: None})
+        config = dataclasses.replace(config, **{field: None})  # type: ignore[arg-type]
     return config
 
 

@@ -50,16 +50,6 @@ ZONE_SYNC_KEYS = (
     "zone-sync-recv-buffer-size",
 )
 
-# Tuning keys: key → field, parser. Unset renders nothing, so NGINX's default holds.
-_TUNING: dict[str, tuple[str, Callable[[str], object]]] = {
-    "zone-sync-interval": ("interval", parse_time),
-    "zone-sync-timeout": ("timeout", parse_time),
-    "zone-sync-connect-timeout": ("connect_timeout", parse_time),
-    "zone-sync-connect-retry-interval": ("connect_retry_interval", parse_time),
-    "zone-sync-buffers": ("buffers", parse_buffers),
-    "zone-sync-recv-buffer-size": ("recv_buffer_size", parse_size),
-}
-
 
 def parse_zone_sync(
     values: Mapping[str, str], settings: Settings
@@ -83,6 +73,9 @@ def parse_zone_sync(
             problems.append(Problem(key, str(error), show(values[key]), used))
             return default
 
+    def optional(key: str, parse: Callable[[str], T], used: str = "NGINX's default") -> T | None:
+        return field(key, parse, None, used)
+
     enabled = field("zone-sync", parse_bool, False, "false")
     if not enabled:
         return ZoneSyncConfig(), problems
@@ -90,16 +83,15 @@ def parse_zone_sync(
     port = field("zone-sync-port", parse_port, ZONE_SYNC_DEFAULT_PORT, str(ZONE_SYNC_DEFAULT_PORT))
     port, enabled = _avoid_listener_ports(port, values, settings, problems)
 
-    default_resolver = (HostPort(settings.default_zone_sync_resolver, HostKind.DNS),)
+    default_resolver: tuple[HostPort, ...] = (
+        HostPort(settings.default_zone_sync_resolver, HostKind.DNS),
+    )
     resolver_addresses = field(
         "zone-sync-resolver-addresses",
         lambda text: parse_comma_list(text, parse_host, max_items=16),
         default_resolver,
         settings.default_zone_sync_resolver,
     )
-    tuning = {
-        name: field(key, parse, None, "NGINX's default") for key, (name, parse) in _TUNING.items()
-    }
     config = ZoneSyncConfig(
         enabled=enabled,
         port=port,
@@ -110,11 +102,15 @@ def parse_zone_sync(
             DEFAULT_RESOLVER_VALID,
             str(DEFAULT_RESOLVER_VALID),
         ),
-        resolver_ipv6=field(
-            "zone-sync-resolver-ipv6", parse_bool, None, "NGINX's default (ipv6=on)"
-        ),
+        resolver_ipv6=optional("zone-sync-resolver-ipv6", parse_bool, "NGINX's default (ipv6=on)"),
+        # Tuning keys: unset renders nothing, so NGINX's own default holds.
+        interval=optional("zone-sync-interval", parse_time),
+        timeout=optional("zone-sync-timeout", parse_time),
+        connect_timeout=optional("zone-sync-connect-timeout", parse_time),
+        connect_retry_interval=optional("zone-sync-connect-retry-interval", parse_time),
+        buffers=optional("zone-sync-buffers", parse_buffers),
+        recv_buffer_size=optional("zone-sync-recv-buffer-size", parse_size),
     )
-    config = dataclasses.replace(config, **tuning)
     return _check_receive_buffer(config, values, problems), problems
 
 

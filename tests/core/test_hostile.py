@@ -1,0 +1,111 @@
+"""Every hostile value for every key: a problem, the key's default, and no injected directive.
+
+The key's default means: the same bytes as rendering the base ConfigMap without
+that key. The output is also parsed with crossplane to show it has exactly the
+directives of the baseline render, and the baseline passes the real `nginx -t`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import cache
+
+import pytest
+
+from nginx_ingress.configmap.problems import show
+
+from hostile import BASES, FREE_TEXT_KEYS, HOSTILE, KEYS
+from nginx_check import (
+    Rendered,
+    assert_nginx_accepts,
+    parse,
+    render,
+    sandbox,
+    shape,
+    strip_plus_only,
+    walk,
+    write,
+)
+
+
+@cache
+def _baseline(base: str, without: str | None = None) -> Rendered:
+    settings, data = BASES[base]
+    return render({k: v for k, v in data.items() if k != without}, settings)
+
+
+def _cases() -> Iterator[tuple[str, str, str]]:
+    for base in BASES:
+        for key in KEYS:
+            for category in HOSTILE:
+                yield base, key, category
+
+
+@pytest.mark.parametrize("base,key,category", list(_cases()))
+def test_hostile_value_gives_a_problem_and_the_default(base: str, key: str, category: str) -> None:
+    settings, data = BASES[base]
+    value = HOSTILE[category]
+    rendered = render({**data, key: value}, settings)
+    if key in FREE_TEXT_KEYS and key not in rendered.problem_keys():
+        return  # accepted as quoted text: test_free_text_round_trips checks those
+    assert key in rendered.problem_keys(), f"{key}={value!r} was accepted"
+    assert rendered.files == _baseline(base, without=key).files
+    for problem in rendered.result.problems:
+        # The message shows the value escaped and cut, never raw.
+        assert problem.value is None or len(problem.value) <= 65
+        assert problem.line.isprintable()
+
+
+@pytest.mark.parametrize("base", list(BASES))
+@pytest.mark.parametrize("category", list(HOSTILE))
+def test_free_text_round_trips(base: str, category: str) -> None:
+    """An accepted free-text value is one quoted argument: crossplane reads it back verbatim
+    and the directives are exactly the baseline's."""
+    settings, data = BASES[base]
+    value = HOSTILE[category]
+    for key, directive in (("log-format", "log_format"), ("server-tokens", "server_tokens")):
+        with sandbox(settings) as (root, sandboxed):
+            rendered = render({**data, key: value}, sandboxed)
+            payload = parse(write(root, rendered.files))
+            baseline = parse(write(root / "baseline", render(data, sandboxed).files))
+            assert shape(payload) == shape(baseline)
+            if key in rendered.problem_keys():
+                continue
+            (args,) = [args for name, args, _ in walk(payload) if name == directive]
+            expected = value[:-1] if key == "log-format" and value.endswith("\n") else value
+            # crossplane keeps `\\` escaped where NGINX reads one backslash.
+            expected = expected.replace("\n", "").replace("\\", "\\\\")
+            assert "".join(args[1:] if key == "log-format" else args) == expected
+
+
+@pytest.mark.parametrize("base", list(BASES))
+def test_baselines_pass_nginx(base: str) -> None:
+    settings, data = BASES[base]
+    with sandbox(settings) as (root, sandboxed):
+        payload = parse(write(root, render(data, sandboxed).files))
+        if sandboxed.nginx_plus:
+            strip_plus_only(payload)
+        assert_nginx_accepts(root)
+
+
+@pytest.mark.parametrize("category", ["newline", "line-separator", "close-and-open-block", "nul"])
+def test_hostile_output_parses_to_the_baseline_directives(category: str) -> None:
+    """The crossplane view of the hostile render: not one directive, block or include added."""
+    for base, (settings, data) in BASES.items():
+        with sandbox(settings) as (root, sandboxed):
+            for key in KEYS:
+                if key in FREE_TEXT_KEYS:
+                    continue
+                hostile = render({**data, key: HOSTILE[category]}, sandboxed)
+                default = render({k: v for k, v in data.items() if k != key}, sandboxed)
+                got = shape(parse(write(root / "hostile", hostile.files)))
+                want = shape(parse(write(root / "default", default.files)))
+                assert got == want, (base, key)
+                names = {name for (*_, name) in got}
+                assert "load_module" not in names or sandboxed.load_modules
+
+
+def test_show_is_safe_for_every_hostile_value() -> None:
+    for value in HOSTILE.values():
+        shown = show(value)
+        assert len(shown) <= 65 and shown.isprintable()

@@ -1,0 +1,177 @@
+"""Test helpers: render a ConfigMap, parse the output with crossplane, run the real `nginx -t`.
+
+Shared by the golden, hostile-value and property tests so that each checks the
+rendered configuration the same way.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import crossplane
+
+from nginx_ingress.build import build_configuration
+from nginx_ingress.configmap import ParseResult, parse_configmap
+from nginx_ingress.offline import write_tree
+from nginx_ingress.render import render_configuration
+from nginx_ingress.settings import Settings
+
+DEBIAN_STREAM_MODULE = Path("/usr/lib/nginx/modules/ngx_stream_module.so")
+
+# Directives that exist only in NGINX Plus: OSS `nginx -t` refuses them.
+PLUS_ONLY_DIRECTIVES = frozenset(
+    {
+        "zone_sync",
+        "zone_sync_server",
+        "zone_sync_interval",
+        "zone_sync_timeout",
+        "zone_sync_connect_timeout",
+        "zone_sync_connect_retry_interval",
+        "zone_sync_buffers",
+        "zone_sync_recv_buffer_size",
+    }
+)
+
+Payload = dict[str, Any]
+
+
+def is_plus_only(directive: Payload) -> bool:
+    """Plus-only directives, and `server_tokens` with a custom string (Plus semantics)."""
+    name, args = directive["directive"], directive["args"]
+    if name == "server_tokens":
+        return args[0] not in ("on", "off", "build")
+    return name in PLUS_ONLY_DIRECTIVES
+
+
+@dataclass(frozen=True)
+class Rendered:
+    result: ParseResult
+    files: dict[str, str]
+
+    @property
+    def main(self) -> str:
+        return self.files["nginx.conf"]
+
+    def problem_keys(self) -> set[str]:
+        return {problem.key for problem in self.result.problems}
+
+
+def render(
+    data: Mapping[str, object] | None, settings: Settings, *, service_ready: bool = True
+) -> Rendered:
+    result = parse_configmap(data, settings)
+    configuration = build_configuration(
+        result.config, settings, zone_sync_service_ready=service_ready
+    )
+    return Rendered(result, render_configuration(configuration))
+
+
+def nginx_binary() -> str:
+    binary = shutil.which("nginx")
+    if binary is None:
+        raise RuntimeError("nginx is not installed: run scripts/install-system-deps")
+    return binary
+
+
+def sandbox_settings(root: Path, base: Settings) -> Settings:
+    """`base` with every path inside `root`, and Debian's stream module loaded if it has one."""
+    modules = (PurePosixPath(DEBIAN_STREAM_MODULE),) if DEBIAN_STREAM_MODULE.exists() else ()
+    return replace(
+        base,
+        conf_dir=PurePosixPath(root / "conf"),
+        run_dir=PurePosixPath(root / "run"),
+        load_modules=modules,
+    )
+
+
+@contextmanager
+def sandbox(base: Settings) -> Iterator[tuple[Path, Settings]]:
+    with tempfile.TemporaryDirectory(prefix="nginx-ingress-test-") as directory:
+        root = Path(directory)
+        (root / "run").mkdir()
+        yield root, sandbox_settings(root, base)
+
+
+def write(root: Path, files: Mapping[str, str]) -> Path:
+    """Write a rendered tree into `root/conf`; returns the path of nginx.conf."""
+    write_tree(root / "conf", files)
+    return root / "conf" / "nginx.conf"
+
+
+def parse(main: Path) -> Payload:
+    """crossplane's parse with its context and argument-count analyzer, following includes."""
+    payload: Payload = crossplane.parse(str(main), check_ctx=True, check_args=True)
+    errors = [error for config in payload["config"] for error in config["errors"]]
+    assert payload["status"] == "ok" and not errors, errors
+    return payload
+
+
+def nginx_t(root: Path) -> subprocess.CompletedProcess[str]:
+    """The real `nginx -t` on `root/conf/nginx.conf`."""
+    return subprocess.run(
+        [nginx_binary(), "-t", "-q", "-p", f"{root}/run/", "-c", f"{root}/conf/nginx.conf"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+
+
+def assert_nginx_accepts(root: Path) -> None:
+    completed = nginx_t(root)
+    assert completed.returncode == 0, completed.stderr
+
+
+def strip_plus_only(payload: Payload) -> None:
+    """Rewrite each parsed file without Plus-only directives, and without any block that held one.
+
+    The zone-sync `server` goes as a whole: OSS NGINX would refuse a stream server
+    with no handler, and could not resolve the cluster's DNS name anyway.
+    """
+    for config in payload["config"]:
+        config["parsed"] = _without_plus(config["parsed"])
+        Path(config["file"]).write_text(crossplane.build(config["parsed"]) + "\n")
+
+
+def _without_plus(directives: list[Payload]) -> list[Payload]:
+    kept = []
+    for directive in directives:
+        if is_plus_only(directive):
+            continue
+        if "block" in directive:
+            if any(is_plus_only(child) for child in directive["block"]):
+                continue
+            kept.append({**directive, "block": _without_plus(directive["block"])})
+        else:
+            kept.append(directive)
+    return kept
+
+
+def walk(payload: Payload) -> Iterator[tuple[str, list[str], tuple[str, ...]]]:
+    """(directive, args, enclosing block names) for every directive of every file."""
+
+    def visit(directives: list[Payload], parents: tuple[str, ...]) -> Iterator[Any]:
+        for directive in directives:
+            yield directive["directive"], directive["args"], parents
+            if "block" in directive:
+                yield from visit(directive["block"], (*parents, directive["directive"]))
+
+    for config in payload["config"]:
+        yield from visit(config["parsed"], ())
+
+
+def shape(payload: Payload, ignore: frozenset[str] = frozenset()) -> Counter[tuple[str, ...]]:
+    """Every directive as (enclosing blocks…, name), counted; `ignore` drops names anywhere."""
+    return Counter((*parents, name) for name, _args, parents in walk(payload) if name not in ignore)
+
+
+def directive_names(payload: Payload) -> Counter[str]:
+    return Counter(name for name, _args, _parents in walk(payload))
