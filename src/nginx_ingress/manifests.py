@@ -19,6 +19,7 @@ import yaml
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
+_YAML_KINDS: dict[type, str] = {list: "sequence", str: "string", int: "number", float: "number"}
 
 
 class ManifestError(Exception):
@@ -72,7 +73,8 @@ def load_file(path: Path) -> list[Manifest]:
             continue
         if not isinstance(document, Mapping):
             raise ManifestError(
-                f"{path}: document {number} is a {type(document).__name__}, not a Kubernetes object"
+                f"{path}: document {number} is not a Kubernetes object "
+                f"(a YAML {_YAML_KINDS.get(type(document), 'scalar')})"
             )
         manifests.extend(_expand(str(path), number, document))
     return manifests

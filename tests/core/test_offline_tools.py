@@ -1,0 +1,219 @@
+"""`nginx-ingress validate` and `render`, run as real processes the way a CI pipeline runs them."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from nginx_check import DEBIAN_STREAM_MODULE, nginx_binary
+
+COMMAND = Path(sys.executable).parent / "nginx-ingress"
+
+CLEAN = """\
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: nginx-config
+  namespace: nginx-ingress
+data:
+  proxy-read-timeout: "120s"
+"""
+
+WITH_PROBLEMS = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: not-a-configmap
+spec: {}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: nginx-config
+  namespace: edge
+data:
+  proxy-read-timeout: "5 s"
+  zone-sync: "true"
+  worker-connections: 4096
+  unknwon-key: "x"
+---
+kind: ConfigMap
+metadata:
+  name: second
+data:
+  http2: "yes"
+"""
+
+
+def run(*arguments: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(COMMAND), *map(str, arguments)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_validate_clean_file(tmp_path: Path) -> None:
+    completed = run("validate", write(tmp_path, "cm.yaml", CLEAN))
+    assert (completed.returncode, completed.stdout, completed.stderr) == (0, "", "")
+
+
+def test_validate_prints_one_line_per_problem(tmp_path: Path) -> None:
+    path = write(tmp_path, "cm.yaml", WITH_PROBLEMS)
+    completed = run("validate", path)
+    assert completed.returncode == 1
+    assert completed.stdout.splitlines() == [
+        f'{path}: ConfigMap/edge/nginx-config: proxy-read-timeout: invalid value "5 s": must be '
+        "an NGINX time such as 5s, 1m30s or 2h: digits with the units w d h m s ms, largest "
+        "first, no spaces; using 60s",
+        f"{path}: ConfigMap/edge/nginx-config: unknwon-key: unknown key, ignored",
+        f'{path}: ConfigMap/edge/nginx-config: worker-connections: invalid value "4096": must '
+        "be a string; quote it in the YAML; using the default",
+        f"{path}: ConfigMap/edge/nginx-config: zone-sync: requires NGINX Plus (-nginx-plus); "
+        "zone sync stays off",
+        f'{path}: ConfigMap/default/second: http2: invalid value "yes": must be a boolean: true '
+        "or false (also 1, t, T, TRUE, True, 0, f, F …); using false",
+    ]
+
+
+def test_validate_for_nginx_plus(tmp_path: Path) -> None:
+    path = write(tmp_path, "cm.yaml", CLEAN.replace('"120s"', '"120s"\n  zone-sync: "true"'))
+    assert run("validate", path).returncode == 1
+    assert run("validate", "-nginx-plus", path).returncode == 0
+    assert run("validate", "--nginx-plus=true", path).returncode == 0
+
+
+def test_validate_directories_and_lists(tmp_path: Path) -> None:
+    (tmp_path / "deploy").mkdir()
+    write(tmp_path / "deploy", "a.yaml", CLEAN)
+    write(
+        tmp_path / "deploy",
+        "list.yml",
+        "kind: List\nitems:\n- kind: ConfigMap\n  metadata: {name: x}\n  data: {hsts: nope}\n",
+    )
+    write(tmp_path / "deploy", "notes.txt", "not yaml: [")
+    completed = run("validate", tmp_path / "deploy")
+    assert completed.returncode == 1
+    assert completed.stdout.count("\n") == 1 and "ConfigMap/default/x: hsts:" in completed.stdout
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("kind: ConfigMap\ndata: {a: b\n", "not valid YAML: line 3, column 1"),
+        ("- just\n- a list\n", "document 1 is not a Kubernetes object (a YAML sequence)"),
+        ("kind: ConfigMap\n---\n42\n", "document 2 is not a Kubernetes object (a YAML number)"),
+        ("\ufeffkind: ConfigMap\n\tdata: x\n", "not valid YAML"),
+    ],
+)
+def test_validate_unreadable_files(tmp_path: Path, text: str, message: str) -> None:
+    path = write(tmp_path, "bad.yaml", text)
+    completed = run("validate", path)
+    assert completed.returncode == 2
+    assert message in completed.stderr
+    assert "Traceback" not in completed.stderr
+
+
+def test_validate_unreadable_and_bad_files_together(tmp_path: Path) -> None:
+    good = write(tmp_path, "problems.yaml", WITH_PROBLEMS)
+    (tmp_path / "binary.yaml").write_bytes(b"\xff\xfe\x00kind")
+    completed = run("validate", tmp_path / "missing.yaml", tmp_path / "binary.yaml", good)
+    assert completed.returncode == 2
+    assert "missing.yaml: cannot read" in completed.stderr
+    assert "binary.yaml: not UTF-8 text" in completed.stderr
+    assert len(completed.stdout.splitlines()) == 5
+
+
+def test_validate_data_that_is_not_a_map(tmp_path: Path) -> None:
+    completed = run(
+        "validate", write(tmp_path, "cm.yaml", "kind: ConfigMap\nmetadata: {name: x}\ndata: [1]\n")
+    )
+    assert completed.returncode == 1
+    assert "ConfigMap/default/x: data: must be a map" in completed.stdout
+
+
+def _render(tmp_path: Path, configmap: Path, *flags: str) -> subprocess.CompletedProcess[str]:
+    (tmp_path / "run").mkdir(exist_ok=True)
+    modules = ["--load-module", str(DEBIAN_STREAM_MODULE)] if DEBIAN_STREAM_MODULE.exists() else []
+    return run(
+        "render",
+        "--configmap",
+        configmap,
+        "--output",
+        tmp_path / "out",
+        "--conf-dir",
+        tmp_path / "out",
+        "--run-dir",
+        tmp_path / "run",
+        *modules,
+        *flags,
+    )
+
+
+def test_render_writes_files_nginx_loads(tmp_path: Path) -> None:
+    completed = _render(tmp_path, write(tmp_path, "cm.yaml", CLEAN))
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.splitlines() == [
+        str(tmp_path / "out" / "conf.d" / "_default-server.conf"),
+        str(tmp_path / "out" / "nginx.conf"),
+    ]
+    assert (tmp_path / "out" / "stream-conf.d").is_dir()
+    assert "proxy_read_timeout 120s;" in (tmp_path / "out" / "nginx.conf").read_text()
+    check = subprocess.run(
+        [nginx_binary(), "-t", "-p", f"{tmp_path}/run/", "-c", f"{tmp_path}/out/nginx.conf"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert check.returncode == 0, check.stderr
+
+
+def test_render_reports_problems_and_still_writes(tmp_path: Path) -> None:
+    path = write(tmp_path, "cm.yaml", WITH_PROBLEMS)
+    assert _render(tmp_path, path).returncode == 2  # two ConfigMaps: which one?
+    completed = _render(tmp_path, path, "-nginx-configmaps=edge/nginx-config")
+    assert completed.returncode == 0
+    assert "ConfigMap/edge/nginx-config: proxy-read-timeout: invalid value" in completed.stderr
+    assert "proxy_read_timeout 60s;" in (tmp_path / "out" / "nginx.conf").read_text()
+
+
+def test_render_zone_sync_for_plus(tmp_path: Path) -> None:
+    path = write(tmp_path, "cm.yaml", CLEAN.replace('"120s"', '"120s"\n  zone-sync: "true"'))
+    completed = _render(tmp_path, path, "-nginx-plus", "--namespace", "edge")
+    assert completed.returncode == 0, completed.stderr
+    main = (tmp_path / "out" / "nginx.conf").read_text()
+    assert "zone_sync_server nginx-ingress-headless.edge.svc.cluster.local:12345 resolve;" in main
+
+
+def test_render_removes_stale_files_it_owns(tmp_path: Path) -> None:
+    (tmp_path / "out" / "conf.d").mkdir(parents=True)
+    (tmp_path / "out" / "conf.d" / "default-old-ingress.conf").write_text("server {}")
+    (tmp_path / "out" / "conf.d" / "notes.txt").write_text("kept")
+    assert _render(tmp_path, write(tmp_path, "cm.yaml", CLEAN)).returncode == 0
+    assert sorted(p.name for p in (tmp_path / "out" / "conf.d").iterdir()) == [
+        "_default-server.conf",
+        "notes.txt",
+    ]
+
+
+def test_render_refuses_impossible_settings(tmp_path: Path) -> None:
+    completed = _render(tmp_path, write(tmp_path, "cm.yaml", CLEAN), "-zone-sync-service-name=Bad")
+    assert completed.returncode == 2
+    assert completed.stderr.startswith("error: -zone-sync-service-name: 'Bad' is not a valid")
+    assert not (tmp_path / "out").exists()
+
+
+def test_version() -> None:
+    completed = run("version")
+    assert completed.returncode == 0 and completed.stdout.strip()
