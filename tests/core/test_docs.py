@@ -1,0 +1,25 @@
+"""The documentation a user reads before the code stays in step with it."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from nginx_ingress.configmap import ALL_KEYS
+from nginx_ingress.configmap.keys import CORE_KEYS, describe_default
+from nginx_ingress.settings import Settings
+
+DOCS = Path(__file__).parent.parent.parent / "docs"
+ROW = re.compile(r"^\| `([a-z0-9-]+)` \| ([^|]*) \|", re.MULTILINE)
+
+
+def test_configmap_reference_lists_every_key_with_its_default() -> None:
+    rows = dict(ROW.findall((DOCS / "configmap.md").read_text()))
+    assert set(rows) == set(ALL_KEYS)
+    for spec in CORE_KEYS:
+        assert rows[spec.key].strip() == describe_default(spec, Settings()), spec.key
+
+
+def test_zone_sync_page_lists_every_zone_sync_key() -> None:
+    rows = dict(ROW.findall((DOCS / "zone-sync.md").read_text()))
+    assert set(rows) == {key for key in ALL_KEYS if key.startswith("zone-sync")}
