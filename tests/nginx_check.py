@@ -29,6 +29,7 @@ DEBIAN_STREAM_MODULE = Path("/usr/lib/nginx/modules/ngx_stream_module.so")
 # Directives that exist only in NGINX Plus: OSS `nginx -t` refuses them.
 PLUS_ONLY_DIRECTIVES = frozenset(
     {
+        "api",
         "zone_sync",
         "zone_sync_server",
         "zone_sync_interval",

@@ -57,6 +57,16 @@ class TempPaths:
 
 
 @dataclass(frozen=True, slots=True)
+class StatusServer:
+    """NGINX's own status: `stub_status` on OSS, the read-only API on Plus."""
+
+    port: int
+    listen_ipv6: bool
+    allow: tuple[Network, ...]
+    plus_api: bool
+
+
+@dataclass(frozen=True, slots=True)
 class HttpContext:
     log_format: tuple[NginxString, ...]
     access_log_off: bool
@@ -81,13 +91,12 @@ class HttpContext:
     server_tokens: str | NginxString
     resolver: Resolver | None
     resolver_timeout: Time | None
-    include: PurePosixPath
+    status_server: StatusServer | None
 
 
 @dataclass(frozen=True, slots=True)
 class StreamContext:
     zone_sync: ZoneSyncServer | None
-    include: PurePosixPath
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,8 +127,21 @@ class DefaultServer:
 
 
 @dataclass(frozen=True, slots=True)
+class ConfigVersion:
+    """The server that tells which configuration version NGINX's workers run.
+
+    After a reload the NGINX manager asks it until it answers the new version: only
+    then do new workers serve the new configuration.
+    """
+
+    version: int
+    socket: PurePosixPath
+
+
+@dataclass(frozen=True, slots=True)
 class Configuration:
     """Everything `render` turns into files."""
 
     main: MainConfig
     default_server: DefaultServer
+    config_version: ConfigVersion

@@ -8,6 +8,7 @@ reload. Imports nothing of ours.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
@@ -41,6 +42,7 @@ class Listeners:
     https: int = 443
     nginx_status: int = 8080
     nginx_status_enabled: bool = True
+    nginx_status_allow_cidrs: tuple[str, ...] = ("127.0.0.1", "::1")
     ready_status: int = 8081
     ready_status_enabled: bool = True
     prometheus_metrics: int = 9113
@@ -68,6 +70,13 @@ class Listeners:
         for flag, port in named.items():
             if not 1 <= port <= 65535:
                 raise SettingsError(f"-{flag}: {port} is not a port number (1 to 65535)")
+        for cidr in self.nginx_status_allow_cidrs:
+            try:
+                ipaddress.ip_network(cidr, strict=True)
+            except ValueError:
+                raise SettingsError(
+                    f"-nginx-status-allow-cidrs: {cidr!r} is not an IP address or CIDR block"
+                ) from None
         if self.http == self.https:
             raise SettingsError(
                 "-default-http-listener-port and -default-https-listener-port are both "
@@ -103,6 +112,11 @@ class Settings:
     def zone_sync_service_fqdn(self) -> str:
         """The DNS name of the headless Service that lists the zone-sync peers."""
         return f"{self.zone_sync_service_name}.{self.namespace}.svc.{self.cluster_domain}"
+
+    @property
+    def config_version_socket(self) -> PurePosixPath:
+        """Where NGINX answers which configuration version its workers run."""
+        return self.run_dir / "nginx-config-version.sock"
 
     @property
     def default_zone_sync_resolver(self) -> str:

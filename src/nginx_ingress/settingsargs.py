@@ -69,6 +69,12 @@ def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
     ):
         group.add_argument(*flag_names(name), type=int, default=default, metavar="PORT")
     add_bool_flag(group, "nginx-status", default=True, help="serve NGINX status")
+    group.add_argument(
+        *flag_names("nginx-status-allow-cidrs"),
+        default="127.0.0.1,::1",
+        metavar="CIDRS",
+        help="comma-separated addresses allowed to read NGINX status (default %(default)s)",
+    )
     add_bool_flag(group, "ready-status", default=True, help="serve /nginx-ready")
     add_bool_flag(group, "enable-prometheus-metrics", default=True, help="serve /metrics")
 
@@ -90,6 +96,9 @@ def settings_from_arguments(args: argparse.Namespace) -> Settings:
             https=args.default_https_listener_port,
             nginx_status=args.nginx_status_port,
             nginx_status_enabled=args.nginx_status,
+            nginx_status_allow_cidrs=tuple(
+                c.strip() for c in args.nginx_status_allow_cidrs.split(",") if c.strip()
+            ),
             ready_status=args.ready_status_port,
             ready_status_enabled=args.ready_status,
             prometheus_metrics=args.prometheus_metrics_listen_port,

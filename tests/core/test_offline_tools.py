@@ -166,6 +166,7 @@ def test_render_writes_files_nginx_loads(tmp_path: Path) -> None:
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout.splitlines() == [
         str(tmp_path / "out" / "conf.d" / "_default-server.conf"),
+        str(tmp_path / "out" / "config-version.conf"),
         str(tmp_path / "out" / "nginx.conf"),
     ]
     assert (tmp_path / "out" / "stream-conf.d").is_dir()

@@ -6,11 +6,12 @@ from functools import cache
 
 import jinja2
 
-from nginx_ingress.model import Configuration
+from nginx_ingress.model import Configuration, ConfigVersion
 from nginx_ingress.render.escape import nginx_arg
 
 MAIN_FILE = "nginx.conf"
 DEFAULT_SERVER_FILE = "conf.d/_default-server.conf"
+CONFIG_VERSION_FILE = "config-version.conf"
 
 
 @cache
@@ -34,11 +35,18 @@ def environment() -> jinja2.Environment:
 
 
 def render_configuration(configuration: Configuration) -> dict[str, str]:
-    """The main config and the default server, keyed by path relative to the conf dir."""
+    """The main config, the default server and the config-version server, keyed by path
+    relative to the conf dir."""
     env = environment()
     return {
         MAIN_FILE: env.get_template("nginx.conf.j2").render(main=configuration.main),
         DEFAULT_SERVER_FILE: env.get_template("default-server.conf.j2").render(
             server=configuration.default_server
         ),
+        CONFIG_VERSION_FILE: render_config_version(configuration.config_version),
     }
+
+
+def render_config_version(version: ConfigVersion) -> str:
+    """The config-version server alone: the NGINX manager rewrites it on every apply."""
+    return environment().get_template("config-version.conf.j2").render(version=version)
