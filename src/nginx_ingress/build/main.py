@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from nginx_ingress.configmap import GlobalConfig
 from nginx_ingress.model import (
-    ConfigVersion,
     Configuration,
+    ConfigVersion,
     DefaultServer,
     HttpContext,
     MainConfig,
@@ -48,7 +48,9 @@ def build_configuration(
     )
 
 
-def build_main(config: GlobalConfig, settings: Settings, *, zone_sync_service_ready: bool) -> MainConfig:
+def build_main(
+    config: GlobalConfig, settings: Settings, *, zone_sync_service_ready: bool
+) -> MainConfig:
     return MainConfig(
         load_modules=settings.load_modules,
         pid=settings.run_dir / "nginx.pid",

@@ -1,6 +1,10 @@
 """Model → NGINX files, with Jinja2 templates that can only print escaped, typed values."""
 
 from nginx_ingress.render.escape import UnsafeValue
-from nginx_ingress.render.files import render_configuration
+from nginx_ingress.render.files import (
+    CONFIG_VERSION_FILE,
+    render_config_version,
+    render_configuration,
+)
 
-__all__ = ["UnsafeValue", "render_configuration"]
+__all__ = ["CONFIG_VERSION_FILE", "UnsafeValue", "render_config_version", "render_configuration"]

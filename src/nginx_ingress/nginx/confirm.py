@@ -1,0 +1,53 @@
+"""Ask NGINX which configuration version its workers serve, over the config-version socket.
+
+A reload is only done when a new connection is answered by a worker that runs the
+new configuration: old workers close their listeners at once, so a fresh
+connection always lands on a current worker.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from pathlib import Path
+
+
+def config_version(path: Path, timeout: float = 1.0) -> int | None:
+    """The version NGINX answers on `path`, or None when it cannot be asked yet."""
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
+            connection.settimeout(timeout)
+            connection.connect(str(path))
+            connection.sendall(b"GET /configVersion HTTP/1.0\r\nHost: localhost\r\n\r\n")
+            response = bytearray()
+            while chunk := connection.recv(4096):
+                response += chunk
+                if len(response) > 65536:
+                    return None
+    except OSError:
+        return None
+    head, _, body = bytes(response).partition(b"\r\n\r\n")
+    if not head.startswith(b"HTTP/1.1 200") and not head.startswith(b"HTTP/1.0 200"):
+        return None
+    try:
+        return int(body.strip())
+    except ValueError:
+        return None
+
+
+def wait_for_version(
+    path: Path, version: int, timeout: float, give_up: threading.Event | None = None
+) -> bool:
+    """Poll every 25 ms until NGINX answers `version`; False after `timeout` or `give_up`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if config_version(path) == version:
+            return True
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return False
+        if give_up is not None and give_up.wait(min(0.025, remaining)):
+            return False
+        if give_up is None:
+            time.sleep(min(0.025, remaining))

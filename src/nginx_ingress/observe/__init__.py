@@ -1,0 +1,1 @@
+"""Prometheus metrics and the readiness endpoint. Imports nothing of ours."""

@@ -1,0 +1,304 @@
+"""The NGINX manager with the real `nginx` on loopback: apply, hold back, roll back, stop."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import stat
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from nginx_ingress.debounce import Debouncer
+from nginx_ingress.nginx.confirm import config_version
+from nginx_ingress.nginx.manager import ApplyError, NginxManager
+from nginx_ingress.nginx.tree import TreeError
+
+from nginx_sandbox import Sandbox, app_server, free_port, sandbox
+
+
+class Reloads:
+    """A ReloadObserver that remembers what it was told."""
+
+    def __init__(self) -> None:
+        self.succeeded: list[str] = []
+        self.failed = 0
+
+    def reload_succeeded(self, reason: str, seconds: float) -> None:
+        assert seconds >= 0
+        self.succeeded.append(reason)
+
+    def reload_failed(self) -> None:
+        self.failed += 1
+
+
+@pytest.fixture
+def box() -> Iterator[Sandbox]:
+    with sandbox() as created:
+        yield created
+
+
+@pytest.fixture
+def running(box: Sandbox) -> Iterator[tuple[Sandbox, NginxManager, Reloads]]:
+    reloads = Reloads()
+    manager = box.manager(reloads)
+    try:
+        yield box, manager, reloads
+    finally:
+        manager.stop()
+
+
+def test_first_apply_starts_nginx_and_serves_the_tree(
+    running: tuple[Sandbox, NginxManager, Reloads],
+) -> None:
+    box, manager, reloads = running
+    port = box.settings.listeners.http
+    assert not manager.ready
+    result = manager.apply(
+        box.tree(extra={"conf.d/default-app.conf": app_server("app.example", port, "v1")})
+    )
+    assert (result.version, result.changed, result.reloaded) == (1, True, True)
+    assert manager.ready and reloads.succeeded == ["other"]
+    assert box.get(host="app.example") == (200, "v1\n")
+    assert box.get(host="unknown.example")[0] == 404  # the catch-all server
+    assert config_version(box.manager_settings.version_socket) == 1
+    assert {"nginx.conf", "config-version.conf", "conf.d/_default-server.conf"} <= {
+        p.relative_to(box.conf_dir).as_posix() for p in box.conf_dir.rglob("*") if p.is_file()
+    }
+    assert not (box.conf_dir / ".staging").exists()
+
+
+def test_a_change_reloads_and_new_workers_serve_it(
+    running: tuple[Sandbox, NginxManager, Reloads],
+) -> None:
+    box, manager, reloads = running
+    port = box.settings.listeners.http
+    manager.apply(
+        box.tree(extra={"conf.d/default-app.conf": app_server("app.example", port, "v1")})
+    )
+    result = manager.apply(
+        box.tree(extra={"conf.d/default-app.conf": app_server("app.example", port, "v2")})
+    )
+    assert result.reloaded and result.version == 2
+    assert set(result.phases) == {"stage", "test", "swap", "reload", "confirm"}
+    assert box.get(host="app.example") == (200, "v2\n")
+    assert reloads.succeeded == ["other", "other"]
+
+
+def test_an_unchanged_tree_does_nothing(running: tuple[Sandbox, NginxManager, Reloads]) -> None:
+    box, manager, reloads = running
+    tree = box.tree()
+    manager.apply(tree)
+    pid = manager.process.pid if manager.process else None
+    before = (box.conf_dir / "nginx.conf").stat().st_mtime_ns
+    result = manager.apply(dict(tree))
+    assert (result.changed, result.reloaded, result.version) == (False, False, 1)
+    assert reloads.succeeded == ["other"]
+    assert (box.conf_dir / "nginx.conf").stat().st_mtime_ns == before
+    assert manager.process is not None and manager.process.pid == pid
+
+
+def test_a_broken_resource_is_held_back_and_the_rest_applies(
+    running: tuple[Sandbox, NginxManager, Reloads],
+) -> None:
+    box, manager, _ = running
+    port = box.settings.listeners.http
+    good = {
+        "conf.d/default-a.conf": app_server("a.example", port, "a1"),
+        "conf.d/default-b.conf": app_server("b.example", port, "b1"),
+    }
+    manager.apply(box.tree(extra=good))
+    broken_a = app_server("a.example", port, "a2").replace(
+        "return 200", "bogus_directive;\n return 200"
+    )
+    new_file = "server { listen 1.2.3.4.5:80; }\n"
+    result = manager.apply(
+        box.tree(
+            extra={
+                "conf.d/default-a.conf": broken_a,
+                "conf.d/default-b.conf": app_server("b.example", port, "b2"),
+                "conf.d/default-c.conf": new_file,
+            }
+        )
+    )
+    assert result.reloaded
+    assert set(result.held_back) == {"conf.d/default-a.conf", "conf.d/default-c.conf"}
+    assert 'unknown directive "bogus_directive"' in result.held_back["conf.d/default-a.conf"]
+    # a stays at its last good version, c never had one and is out, b moved on.
+    assert box.get(host="a.example") == (200, "a1\n")
+    assert box.get(host="b.example") == (200, "b2\n")
+    assert (box.conf_dir / "conf.d/default-a.conf").read_text() == good["conf.d/default-a.conf"]
+    assert not (box.conf_dir / "conf.d/default-c.conf").exists()
+
+
+def test_a_broken_main_file_applies_nothing(running: tuple[Sandbox, NginxManager, Reloads]) -> None:
+    box, manager, reloads = running
+    port = box.settings.listeners.http
+    manager.apply(
+        box.tree(extra={"conf.d/default-app.conf": app_server("app.example", port, "v1")})
+    )
+    live = {p: p.read_bytes() for p in box.conf_dir.rglob("*") if p.is_file()}
+    tree = box.tree(extra={"conf.d/default-app.conf": app_server("app.example", port, "v2")})
+    tree["nginx.conf"] = tree["nginx.conf"].replace("daemon off;", "daemon off;\nnot_a_directive;")
+    with pytest.raises(ApplyError, match='unknown directive "not_a_directive"'):
+        manager.apply(tree)
+    assert {p: p.read_bytes() for p in box.conf_dir.rglob("*") if p.is_file()} == live
+    assert box.get(host="app.example") == (200, "v1\n")
+    assert manager.version == 1 and reloads.failed == 1
+
+
+def test_a_failed_reload_restores_the_previous_tree(
+    running: tuple[Sandbox, NginxManager, Reloads],
+) -> None:
+    """`nginx -t` does not bind ports, so a taken port passes it and fails only the reload."""
+    box, manager, reloads = running
+    port = box.settings.listeners.http
+    manager.apply(
+        box.tree(extra={"conf.d/default-app.conf": app_server("app.example", port, "v1")})
+    )
+    before = (box.conf_dir / "conf.d/default-app.conf").read_text()
+    with socket.socket() as taken:
+        taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 0)
+        taken.bind(("127.0.0.1", free_port()))
+        taken.listen()
+        busy = taken.getsockname()[1]
+        tree = box.tree(
+            extra={
+                "conf.d/default-app.conf": app_server("app.example", port, "v2"),
+                "conf.d/default-busy.conf": app_server("busy.example", f"127.0.0.1:{busy}", "x"),
+            }
+        )
+        with pytest.raises(ApplyError, match=r"did not load the new configuration.*bind"):
+            manager.apply(tree)
+    assert (box.conf_dir / "conf.d/default-app.conf").read_text() == before
+    assert not (box.conf_dir / "conf.d/default-busy.conf").exists()
+    assert box.get(host="app.example") == (200, "v1\n")
+    assert config_version(box.manager_settings.version_socket) == 1
+    assert manager.version == 1 and reloads.failed == 1
+
+
+def test_a_burst_of_fifty_changes_gives_one_reload(
+    running: tuple[Sandbox, NginxManager, Reloads],
+) -> None:
+    box, manager, reloads = running
+    port = box.settings.listeners.http
+    manager.apply(box.tree())
+    latest: dict[str, str] = {}
+
+    def apply_latest() -> None:
+        manager.apply(dict(latest))
+
+    debouncer = Debouncer(apply_latest, quiet=0.2, max_delay=2.0)
+    try:
+        for n in range(50):
+            latest = box.tree(
+                extra={"conf.d/default-app.conf": app_server("app.example", port, f"v{n}")}
+            )
+            debouncer.trigger()
+        assert debouncer.wait_idle(10)
+    finally:
+        debouncer.stop()
+    assert reloads.succeeded == ["other", "other"]
+    assert box.get(host="app.example") == (200, "v49\n")
+
+
+def test_stale_files_from_an_earlier_run_go_and_secrets_are_private(box: Sandbox) -> None:
+    (box.conf_dir / "conf.d").mkdir()
+    (box.conf_dir / "conf.d/old-ingress.conf").write_text("this would not even parse {")
+    (box.conf_dir / "mime.types").write_text("types {}\n")
+    manager = box.manager()
+    try:
+        manager.apply(box.tree(extra={"secrets/default-tls": "-----BEGIN nothing-----\n"}))
+        assert not (box.conf_dir / "conf.d/old-ingress.conf").exists()
+        assert (box.conf_dir / "mime.types").exists()  # not ours: left alone
+        assert stat.S_IMODE((box.conf_dir / "secrets/default-tls").stat().st_mode) == 0o600
+        assert stat.S_IMODE((box.conf_dir / "nginx.conf").stat().st_mode) == 0o644
+    finally:
+        manager.stop()
+
+
+@pytest.mark.parametrize(
+    "path", ["/etc/passwd", "../x.conf", "conf.d/../../x", ".staging/nginx.conf", ""]
+)
+def test_paths_outside_the_conf_dir_are_refused(box: Sandbox, path: str) -> None:
+    with pytest.raises(TreeError):
+        box.manager().apply({**box.tree(), path: "x"})
+
+
+def test_stop_lets_a_request_in_flight_finish(
+    running: tuple[Sandbox, NginxManager, Reloads],
+) -> None:
+    box, manager, _ = running
+    started = threading.Event()
+
+    class Slow(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            started.set()
+            time.sleep(1.0)
+            self.send_response(200)
+            self.send_header("Content-Length", "5")
+            self.end_headers()
+            self.wfile.write(b"slow\n")
+
+        def log_message(self, format: str, *args: object) -> None:  # noqa: ARG002 - silence
+            return
+
+    backend = ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+    threading.Thread(target=backend.serve_forever, daemon=True).start()
+    port = box.settings.listeners.http
+    proxy = (
+        f"server {{ listen {port}; server_name slow.example;\n"
+        f"  location / {{ proxy_pass http://127.0.0.1:{backend.server_address[1]}; }} }}\n"
+    )
+    manager.apply(box.tree(extra={"conf.d/default-slow.conf": proxy}))
+    answer: list[tuple[int, str]] = []
+    client = threading.Thread(target=lambda: answer.append(box.get(host="slow.example")))
+    client.start()
+    assert started.wait(5)
+    assert manager.stop() == 0
+    client.join(5)
+    backend.shutdown()
+    backend.server_close()
+    assert answer == [(200, "slow\n")]
+    assert manager.process is not None and not manager.process.running
+
+
+def test_nginx_killed_from_outside_is_noticed(box: Sandbox) -> None:
+    exits: list[int] = []
+    noticed = threading.Event()
+
+    def on_exit(code: int) -> None:
+        exits.append(code)
+        noticed.set()
+
+    manager = NginxManager(box.manager_settings, box.version_file, on_nginx_exit=on_exit)
+    manager.apply(box.tree())
+    assert manager.process is not None and manager.process.pid is not None
+    os.kill(manager.process.pid, signal.SIGKILL)
+    assert noticed.wait(5)
+    assert exits == [-signal.SIGKILL]
+    with pytest.raises(ApplyError, match="not running"):
+        manager.apply(box.tree(extra={"conf.d/x.conf": "# changed\n"}))
+    manager.stop()
+
+
+def test_render_only_writes_checked_files_and_never_starts_nginx(box: Sandbox) -> None:
+    """crossplane stands in for `nginx -t`: it knows NGINX Plus directives the local NGINX lacks."""
+    manager = box.manager(render_only=True)
+    result = manager.apply(
+        box.tree(extra={"stream-conf.d/sync.conf": "server { listen 1; zone_sync; }\n"})
+    )
+    assert (result.changed, result.reloaded) == (True, False)
+    assert manager.process is None
+    assert (box.conf_dir / "stream-conf.d/sync.conf").exists()
+    result = manager.apply(
+        box.tree(extra={"stream-conf.d/sync.conf": "server { zone_sync on; }\n"})
+    )
+    assert "invalid number of arguments" in result.held_back["stream-conf.d/sync.conf"]
+    assert (
+        box.conf_dir / "stream-conf.d/sync.conf"
+    ).read_text() == "server { listen 1; zone_sync; }\n"

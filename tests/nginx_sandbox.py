@@ -1,0 +1,120 @@
+"""A real NGINX under the NGINX manager, on free loopback ports in a scratch directory.
+
+Used by the manager, observe and controller tests: it builds `Settings` whose
+every path and port is private to the test, renders trees for them, and sends
+HTTP requests through the running NGINX.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import http.client
+import shutil
+import socket
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from nginx_ingress.build import build_configuration
+from nginx_ingress.configmap import parse_configmap
+from nginx_ingress.model import ConfigVersion
+from nginx_ingress.nginx.manager import ManagerSettings, NginxManager, ReloadObserver
+from nginx_ingress.render import CONFIG_VERSION_FILE, render_config_version, render_configuration
+from nginx_ingress.settings import Listeners, Settings
+
+from nginx_check import DEBIAN_STREAM_MODULE, nginx_binary
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    root: Path
+    settings: Settings
+    manager_settings: ManagerSettings
+
+    @property
+    def conf_dir(self) -> Path:
+        return self.root / "conf"
+
+    def tree(
+        self, data: Mapping[str, str] | None = None, extra: Mapping[str, str] | None = None
+    ) -> dict[str, str]:
+        """The main tree for a ConfigMap, plus extra files (stand-ins for Ingress files)."""
+        result = parse_configmap(data or {}, self.settings)
+        assert not result.problems, result.problems
+        configuration = build_configuration(
+            result.config, self.settings, zone_sync_service_ready=True
+        )
+        return {**render_configuration(configuration), **(extra or {})}
+
+    def version_file(self, version: int) -> tuple[str, str]:
+        return CONFIG_VERSION_FILE, render_config_version(
+            ConfigVersion(version, self.settings.config_version_socket)
+        )
+
+    def manager(self, observer: ReloadObserver | None = None, **changes: object) -> NginxManager:
+        settings = dataclasses.replace(self.manager_settings, **changes)  # type: ignore[arg-type]
+        return NginxManager(settings, self.version_file, observer=observer)
+
+    def get(
+        self, path: str = "/", host: str = "localhost", timeout: float = 5.0
+    ) -> tuple[int, str]:
+        """A fresh connection to NGINX's HTTP port: (status, body)."""
+        connection = http.client.HTTPConnection(
+            "127.0.0.1", self.settings.listeners.http, timeout=timeout
+        )
+        try:
+            connection.request("GET", path, headers={"Host": host})
+            response = connection.getresponse()
+            return response.status, response.read().decode()
+        finally:
+            connection.close()
+
+
+def app_server(name: str, listen: int | str, body: str) -> str:
+    """A stand-in for an Ingress file: one server for `name` answering `body`."""
+    return (
+        f"server {{\n    listen {listen};\n    server_name {name};\n"
+        f'    location / {{\n        return 200 "{body}\\n";\n    }}\n}}\n'
+    )
+
+
+@contextmanager
+def sandbox(**settings_changes: object) -> Iterator[Sandbox]:
+    # A short root: the config-version unix socket path must stay under ~100 bytes.
+    root = Path(tempfile.mkdtemp(prefix="ngx-", dir="/tmp"))
+    try:
+        (root / "run").mkdir()
+        (root / "conf").mkdir()
+        modules = (PurePosixPath(DEBIAN_STREAM_MODULE),) if DEBIAN_STREAM_MODULE.exists() else ()
+        settings = Settings(
+            conf_dir=PurePosixPath(root / "conf"),
+            run_dir=PurePosixPath(root / "run"),
+            load_modules=modules,
+            listeners=Listeners(
+                http=free_port(),
+                https=free_port(),
+                nginx_status=free_port(),
+                ready_status=free_port(),
+                prometheus_metrics=free_port(),
+            ),
+            **settings_changes,  # type: ignore[arg-type]
+        )
+        manager_settings = ManagerSettings(
+            conf_dir=root / "conf",
+            run_dir=root / "run",
+            version_socket=Path(settings.config_version_socket),
+            binary=nginx_binary(),
+            reload_timeout=10.0,
+            stop_timeout=10.0,
+        )
+        yield Sandbox(root, settings, manager_settings)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
