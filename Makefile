@@ -44,6 +44,7 @@ run: $(STAMP) system-deps
 
 bench: $(STAMP) system-deps
 	$(BIN)/python bench/render_main.py
+	$(BIN)/python bench/reload.py
 
 clean:
 	rm -rf $(BUILD) .mypy_cache .pytest_cache .ruff_cache .hypothesis
