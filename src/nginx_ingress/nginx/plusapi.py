@@ -250,7 +250,8 @@ class PlusApiClient:
         Differences from the Go client, on purpose:
 
         - one address twice in `desired` with different parameters raises ValueError
-          before any request (the Go client drops both, deleting a server we want);
+          before any request (the Go client drops every entry of that address, so NGINX
+          loses a server the caller wanted);
         - a changed `backup`, which PATCH cannot change, replaces the server: DELETE,
           then POST;
         - a PATCH carries only the parameters that differ;
@@ -270,18 +271,25 @@ class PlusApiClient:
             else:
                 surplus.append(server)
 
-        added: list[UpstreamServer] = []
+        missing = [server for address, server in wanted.items() if address not in kept]
+        replaced = [
+            (current, wanted[address])
+            for address, current in kept.items()
+            if current.backup != wanted[address].backup
+        ]
+        patches = [
+            (current, patch)
+            for address, current in kept.items()
+            if current.backup == wanted[address].backup
+            and (patch := _patch_between(current, wanted[address]))
+        ]
+
+        added = [self.add_upstream_server(upstream, server) for server in missing]
+        updated = [
+            self.update_upstream_server(upstream, _id_of(current), patch)
+            for current, patch in patches
+        ]
         deleted: list[UpstreamServer] = []
-        updated: list[UpstreamServer] = []
-        replaced: list[tuple[UpstreamServer, UpstreamServer]] = []
-        for address, server in wanted.items():
-            current = kept.get(address)
-            if current is None:
-                added.append(self.add_upstream_server(upstream, server))
-            elif current.backup != server.backup:
-                replaced.append((current, server))
-            elif patch := _patch_between(current, server):
-                updated.append(self.update_upstream_server(upstream, _id_of(current), patch))
         for current, server in replaced:
             self.delete_upstream_server(upstream, _id_of(current))
             deleted.append(current)
