@@ -316,7 +316,7 @@ def test_an_answer_later_than_the_timeout_is_unavailable(stub: PlusApiStub) -> N
 
 
 def test_a_refused_connection_is_unavailable_and_recovers(stub: PlusApiStub) -> None:
-    client = client_of(stub, timeout=SHORT_TIMEOUT)
+    client = client_of(stub)
     stub.refuse_connections()
     with pytest.raises(PlusApiUnavailable) as caught:
         client.upstream_servers("backend")
@@ -328,7 +328,7 @@ def test_a_refused_connection_is_unavailable_and_recovers(stub: PlusApiStub) -> 
 def test_a_dropped_connection_is_unavailable(stub: PlusApiStub) -> None:
     stub.fault = DropConnection()
     with pytest.raises(PlusApiUnavailable):
-        client_of(stub, timeout=SHORT_TIMEOUT).upstream_servers("backend")
+        client_of(stub).upstream_servers("backend")
 
 
 def test_a_missing_unix_socket_is_unavailable(socket_directory: str) -> None:
