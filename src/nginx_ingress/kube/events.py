@@ -1,0 +1,162 @@
+"""Kubernetes Events, posted on a background thread so the loop never waits for them.
+
+- Non-blocking: `record` puts the event on a bounded queue; when the queue is full
+  (the API server is unreachable for long), new events are dropped with a log line.
+- Deduplicated: an event already posted for the same object version, type, reason
+  and message is not posted again, so a periodic resync does not repeat it.
+- Harmless when failing: a post that fails is retried twice, then dropped; it
+  never reaches the reconcile that recorded it.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from nginx_ingress.kube.api import EVENTS, KubeApi, KubeError, Object
+
+log = logging.getLogger("nginx_ingress.kube.events")
+
+NORMAL, WARNING = "Normal", "Warning"
+MAX_MESSAGE = 1024
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectReference:
+    api_version: str
+    kind: str
+    namespace: str
+    name: str
+    uid: str = ""
+    resource_version: str = ""
+
+    @classmethod
+    def of(cls, obj: Object, api_version: str, kind: str) -> ObjectReference:
+        metadata = obj.get("metadata", {})
+        return cls(
+            api_version,
+            kind,
+            metadata.get("namespace", ""),
+            metadata.get("name", ""),
+            metadata.get("uid", ""),
+            metadata.get("resourceVersion", ""),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _Event:
+    about: ObjectReference
+    type: str
+    reason: str
+    message: str
+
+
+class EventRecorder:
+    def __init__(
+        self,
+        api: KubeApi,
+        *,
+        component: str = "nginx-ingress-controller",
+        instance: str = "",
+        capacity: int = 1000,
+        remember: int = 4096,
+    ) -> None:
+        self._api = api
+        self._component = component
+        self._instance = instance
+        self._queue: queue.Queue[_Event | None] = queue.Queue(capacity)
+        self._posted: OrderedDict[_Event, None] = OrderedDict()
+        self._remember = remember
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._run, name="event-recorder", daemon=True)
+        self._thread.start()
+
+    def record(self, about: ObjectReference, type_: str, reason: str, message: str) -> None:
+        event = _Event(about, type_, reason, message[:MAX_MESSAGE])
+        with self._lock:
+            if event in self._posted:
+                self._posted.move_to_end(event)
+                return
+            self._posted[event] = None
+            while len(self._posted) > self._remember:
+                self._posted.popitem(last=False)
+        log.log(
+            logging.WARNING if type_ == WARNING else logging.INFO,
+            "%s %s/%s: %s: %s",
+            about.kind,
+            about.namespace,
+            about.name,
+            reason,
+            message,
+        )
+        try:
+            self._queue.put_nowait(event)
+        except queue.Full:
+            log.warning("event queue full; dropping %s %s", reason, message[:80])
+
+    def flush(self, timeout: float = 5.0) -> bool:
+        """Wait until every queued event was posted or dropped (tests, shutdown)."""
+        done = threading.Event()
+
+        def wait() -> None:
+            self._queue.join()
+            done.set()
+
+        threading.Thread(target=wait, daemon=True).start()
+        return done.wait(timeout)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self.flush(timeout)
+        self._queue.put(None)
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while True:
+            event = self._queue.get()
+            try:
+                if event is None:
+                    return
+                self._post(event)
+            finally:
+                self._queue.task_done()
+
+    def _post(self, event: _Event) -> None:
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        about = event.about
+        body = {
+            "apiVersion": "v1",
+            "kind": "Event",
+            "metadata": {"generateName": f"{about.name}.", "namespace": about.namespace},
+            "involvedObject": {
+                "apiVersion": about.api_version,
+                "kind": about.kind,
+                "namespace": about.namespace,
+                "name": about.name,
+                "uid": about.uid,
+                "resourceVersion": about.resource_version,
+            },
+            "type": event.type,
+            "reason": event.reason,
+            "message": event.message,
+            "source": {"component": self._component, "host": self._instance},
+            "reportingComponent": self._component,
+            "reportingInstance": self._instance,
+            "firstTimestamp": now,
+            "lastTimestamp": now,
+            "count": 1,
+        }
+        for attempt in range(3):
+            try:
+                self._api.create(EVENTS, body, about.namespace)
+                return
+            except KubeError as error:
+                if attempt == 2:
+                    log.warning("could not post event %s: %s", event.reason, error)
+                    with self._lock:
+                        self._posted.pop(event, None)  # let a later resync try again
+                else:
+                    threading.Event().wait(0.5 * (attempt + 1))
