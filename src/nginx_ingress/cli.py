@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 
 from nginx_ingress import __version__, offline
 from nginx_ingress.cliflags import normalize_bool_flags
+from nginx_ingress.controller import run as controller_run
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -26,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-version", "--version", action="version", version=__version__)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    controller_run.register(commands)
     offline.register(commands)
     version = commands.add_parser("version", help="print the version")
     version.set_defaults(run=lambda _args: _print_version())

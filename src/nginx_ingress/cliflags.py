@@ -28,8 +28,7 @@ def add_bool_flag(
 ) -> None:
     """A boolean flag spelled `-name`, `--name`, `--no-name`, `-name=true|false`."""
     parser.add_argument(
-        *flag_names(name),
-        f"--no-{name}",
+        *flag_names(name),  # BooleanOptionalAction adds --no-<name> itself
         dest=name.replace("-", "_"),
         action=argparse.BooleanOptionalAction,
         default=default,

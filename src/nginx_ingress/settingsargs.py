@@ -20,7 +20,9 @@ from nginx_ingress.settings import (
 )
 
 
-def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
+def add_settings_arguments(parser: argparse.ArgumentParser, *, namespace_flag: bool = True) -> None:
+    """The flags that shape the rendered configuration; `run` takes its namespace from
+    POD_NAMESPACE only (`namespace_flag=False`)."""
     group = parser.add_argument_group("NGINX and cluster settings")
     add_bool_flag(
         group, "nginx-plus", default=False, help="render for NGINX Plus (zone sync needs it)"
@@ -36,12 +38,13 @@ def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_ZONE_SYNC_SERVICE_NAME,
         help="name of the headless Service listing zone-sync peers (default %(default)s)",
     )
-    group.add_argument(
-        *flag_names("namespace"),
-        default=None,
-        help="the controller's namespace; stands in for POD_NAMESPACE "
-        f"(default: $POD_NAMESPACE, else {DEFAULT_NAMESPACE})",
-    )
+    if namespace_flag:
+        group.add_argument(
+            *flag_names("namespace"),
+            default=None,
+            help="the controller's namespace; stands in for POD_NAMESPACE "
+            f"(default: $POD_NAMESPACE, else {DEFAULT_NAMESPACE})",
+        )
     group.add_argument(
         *flag_names("conf-dir"),
         default="/etc/nginx",

@@ -1,0 +1,246 @@
+"""`nginx-ingress run`: the production entry point, with NIC's flags.
+
+Wires the parts together and owns the process's life:
+- SIGTERM or SIGINT: stop taking changes, stop NGINX gracefully (SIGQUIT, so workers
+  finish their requests), stop the listeners, exit 0;
+- NGINX exiting on its own: readiness turns 503 at once, the controller stops and
+  exits 1, so Kubernetes restarts the pod.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import re
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from nginx_ingress.cliflags import add_bool_flag, flag_names
+from nginx_ingress.configmap.parsers import InvalidValue, parse_time
+from nginx_ingress.controller.loop import Controller, ControllerSettings
+from nginx_ingress.kube.client import KubeConfigError, connect
+from nginx_ingress.kube.events import EventRecorder
+from nginx_ingress.logs import FORMATS, LEVELS, configure
+from nginx_ingress.model import ConfigVersion
+from nginx_ingress.nginx.manager import ManagerSettings, NginxManager
+from nginx_ingress.observe.metrics import Metrics
+from nginx_ingress.observe.servers import Listener, metrics_listener, readiness_listener
+from nginx_ingress.render import CONFIG_VERSION_FILE, render_config_version
+from nginx_ingress.settings import SettingsError, check_namespace
+from nginx_ingress.settingsargs import add_settings_arguments, settings_from_arguments
+
+log = logging.getLogger("nginx_ingress.controller")
+
+EXIT_OK, EXIT_NGINX_DIED, EXIT_USAGE = 0, 1, 2
+
+_LABEL_NAME = re.compile(
+    r"([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
+    r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?",
+    re.ASCII,
+)
+_OBJECT_NAME = re.compile(
+    r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*", re.ASCII
+)
+_LABEL_VALUE = re.compile(r"([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?", re.ASCII)
+
+
+class UsageError(ValueError):
+    """A flag or environment variable the controller cannot start with."""
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    run = commands.add_parser(
+        "run",
+        help="run the controller in a cluster (needs POD_NAMESPACE and POD_NAME)",
+        description="Watch the cluster, render NGINX's configuration and keep NGINX running it.",
+    )
+    add_settings_arguments(run, namespace_flag=False)
+    group = run.add_argument_group("controller")
+    group.add_argument(
+        *flag_names("nginx-configmaps"),
+        metavar="NAMESPACE/NAME",
+        help="the ConfigMap with the global configuration",
+    )
+    group.add_argument(
+        *flag_names("ingress-class"),
+        default="nginx",
+        help="the ingress class this controller serves (default %(default)s)",
+    )
+    group.add_argument(
+        *flag_names("kubeconfig"),
+        metavar="FILE",
+        help="a kubeconfig file; without it, the pod's service account is used",
+    )
+    group.add_argument(
+        *flag_names("zone-sync-service-selector"),
+        metavar="KEY=VALUE,…",
+        help="selector of the zone-sync headless Service, instead of the controller workload's",
+    )
+    group.add_argument(*flag_names("nginx-binary"), default="nginx", metavar="PATH")
+    group.add_argument(
+        *flag_names("nginx-reload-timeout"),
+        type=int,
+        default=60000,
+        metavar="MS",
+        help="how long new workers may take to serve a new configuration",
+    )
+    add_bool_flag(
+        group,
+        "render-only",
+        default=False,
+        help="write checked configuration files, never start or reload NGINX",
+    )
+    group.add_argument(
+        *flag_names("reload-quiet-period"),
+        default="100ms",
+        metavar="TIME",
+        help="apply once changes have been quiet this long (default %(default)s)",
+    )
+    group.add_argument(
+        *flag_names("reload-max-delay"),
+        default="1s",
+        metavar="TIME",
+        help="but never later than this after the first change (default %(default)s)",
+    )
+    group.add_argument(*flag_names("log-level"), choices=sorted(LEVELS), default="info")
+    group.add_argument(*flag_names("log-format"), choices=FORMATS, default="glog")
+    run.set_defaults(run=run_controller)
+
+
+def parse_selector(text: str) -> dict[str, str]:
+    selector = {}
+    for part in text.split(","):
+        key, equals, value = part.strip().partition("=")
+        if not equals or not _LABEL_NAME.fullmatch(key) or not _LABEL_VALUE.fullmatch(value):
+            raise UsageError(
+                f"-zone-sync-service-selector: {part.strip()!r} is not a label pair key=value"
+            )
+        selector[key] = value
+    return selector
+
+
+def parse_configmap_name(text: str) -> tuple[str, str]:
+    namespace, slash, name = text.partition("/")
+    try:
+        check_namespace(namespace)
+    except SettingsError:
+        slash = ""
+    if not slash or len(name) > 253 or not _OBJECT_NAME.fullmatch(name):
+        raise UsageError(f"-nginx-configmaps: {text!r} must be NAMESPACE/NAME")
+    return namespace, name
+
+
+def _seconds(flag: str, text: str) -> float:
+    try:
+        return parse_time(text).milliseconds / 1000
+    except InvalidValue as error:
+        raise UsageError(f"-{flag}: {text!r} {error}") from None
+
+
+def controller_settings(args: argparse.Namespace, environ: dict[str, str]) -> ControllerSettings:
+    namespace, pod_name = environ.get("POD_NAMESPACE"), environ.get("POD_NAME")
+    if not namespace or not pod_name:
+        raise UsageError(
+            "POD_NAMESPACE and POD_NAME must be set (in a pod, from the downward API: "
+            "fieldRef metadata.namespace and metadata.name)"
+        )
+    args.namespace = namespace
+    settings = settings_from_arguments(args)
+    quiet = _seconds("reload-quiet-period", args.reload_quiet_period)
+    max_delay = _seconds("reload-max-delay", args.reload_max_delay)
+    if not 0 < quiet <= max_delay:
+        raise UsageError("-reload-quiet-period must be above 0 and at most -reload-max-delay")
+    return ControllerSettings(
+        settings=settings,
+        pod_name=pod_name,
+        configmap=parse_configmap_name(args.nginx_configmaps) if args.nginx_configmaps else None,
+        service_selector=(
+            parse_selector(args.zone_sync_service_selector)
+            if args.zone_sync_service_selector
+            else None
+        ),
+        quiet=quiet,
+        max_delay=max_delay,
+    )
+
+
+def run_controller(args: argparse.Namespace) -> int:
+    configure(args.log_level, args.log_format)
+    try:
+        config = controller_settings(args, dict(os.environ))
+        api = connect(args.kubeconfig)
+    except (UsageError, SettingsError, KubeConfigError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    settings = config.settings
+    for directory in (settings.conf_dir, settings.run_dir):
+        Path(directory).mkdir(parents=True, exist_ok=True)
+
+    stop = threading.Event()
+    nginx_died = threading.Event()
+
+    def on_nginx_exit(code: int) -> None:
+        log.error("NGINX exited with status %s: stopping the controller", code)
+        nginx_died.set()
+        stop.set()
+
+    metrics = Metrics(args.ingress_class)
+    manager = NginxManager(
+        ManagerSettings(
+            conf_dir=Path(settings.conf_dir),
+            run_dir=Path(settings.run_dir),
+            version_socket=Path(settings.config_version_socket),
+            binary=args.nginx_binary,
+            reload_timeout=args.nginx_reload_timeout / 1000,
+            render_only=args.render_only,
+        ),
+        lambda version: (
+            CONFIG_VERSION_FILE,
+            render_config_version(ConfigVersion(version, settings.config_version_socket)),
+        ),
+        observer=metrics,
+        on_nginx_exit=on_nginx_exit,
+    )
+
+    def ready() -> bool:
+        process = manager.process
+        alive = args.render_only or (process is not None and process.running)
+        return manager.ready and alive and not stop.is_set()
+
+    listeners: list[Listener] = []
+    recorder = EventRecorder(api, instance=config.pod_name)
+    controller = Controller(config, api, manager, metrics, recorder)
+    try:
+        if settings.listeners.ready_status_enabled:
+            listeners.append(readiness_listener("", settings.listeners.ready_status, ready))
+        if settings.listeners.prometheus_metrics_enabled:
+            listeners.append(
+                metrics_listener("", settings.listeners.prometheus_metrics, metrics.registry)
+            )
+    except OSError as error:
+        print(f"error: cannot listen: {error}", file=sys.stderr)
+        for listener in listeners:
+            listener.close()
+        return EXIT_USAGE
+
+    for number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(number, lambda *_: stop.set())
+    log.info(
+        "starting: namespace %s, pod %s, ConfigMap %s, NGINX%s",
+        settings.namespace,
+        config.pod_name,
+        "/".join(config.configmap) if config.configmap else "none",
+        " Plus" if settings.nginx_plus else "",
+    )
+    controller.start()
+    stop.wait()
+    log.info("stopping")
+    controller.stop()
+    manager.stop()
+    for listener in listeners:
+        listener.close()
+    recorder.stop()
+    return EXIT_NGINX_DIED if nginx_died.is_set() else EXIT_OK
