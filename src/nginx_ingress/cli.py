@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 
 from nginx_ingress import __version__
 from nginx_ingress.cliflags import normalize_bool_flags
+from nginx_ingress.devcluster import cli as devcluster_cli
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -28,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     version = commands.add_parser("version", help="print the version")
     version.set_defaults(run=lambda _args: _print_version())
+    devcluster_cli.register(commands)
     return parser
 
 

@@ -123,6 +123,8 @@ class ApiSettings:
     """Seconds between BOOKMARK events on watches that allow them."""
     default_watch_timeout: float = 1800.0
     """A watch without `timeoutSeconds` ends after this long (kube-apiserver: 30-60 min)."""
+    log_requests: bool = False
+    """Log every request at INFO (the CLI's `--log-requests`)."""
 
 
 class Api:
@@ -189,17 +191,26 @@ class Api:
         except Exception as error:
             log.exception("devcluster: internal error serving %s %s", request.method, request.path)
             response = self.error_response(InternalError(f"internal error: {error!r}"))
-        self.request_log.add(
-            RequestRecord(
-                method=request.method,
-                path=request.path,
-                query=request.query_string,
-                status=response.status,
-                user=user_name,
-                verb=verb,
-                duration_seconds=time.monotonic() - started,
-            )
+        record = RequestRecord(
+            method=request.method,
+            path=request.path,
+            query=request.query_string,
+            status=response.status,
+            user=user_name,
+            verb=verb,
+            duration_seconds=time.monotonic() - started,
         )
+        self.request_log.add(record)
+        if self.settings.log_requests:
+            log.info(
+                "%s %s%s %d %s %.1fms",
+                record.method,
+                record.path,
+                f"?{record.query}" if record.query else "",
+                record.status,
+                record.user,
+                record.duration_seconds * 1000,
+            )
         return response
 
     @staticmethod
@@ -297,6 +308,9 @@ class Api:
             raise BadRequest("the request has no body")
         try:
             if content_type in ("application/yaml", "application/apply-patch+yaml"):
+                # Clients usually send JSON even for apply; it is YAML too, but slower to read so.
+                if request.body.lstrip()[:1] in (b"{", b"["):
+                    return orjson.loads(request.body)
                 return yaml.safe_load(request.body)
             return orjson.loads(request.body)
         except (orjson.JSONDecodeError, yaml.YAMLError) as error:

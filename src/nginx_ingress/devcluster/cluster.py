@@ -58,6 +58,7 @@ class DevCluster:
         watch_queue_size: int = 1_000,
         request_log_size: int = 10_000,
         idle_timeout: float = 120.0,
+        log_requests: bool = False,
     ) -> None:
         self._address = (host, port)
         self._tls = tls
@@ -73,7 +74,7 @@ class DevCluster:
         self._stopping = threading.Event()
         self.api = Api(
             self.store,
-            settings=ApiSettings(bookmark_interval, default_watch_timeout),
+            settings=ApiSettings(bookmark_interval, default_watch_timeout, log_requests),
             authenticator=Authenticator(
                 user_tokens, client_certificates=tls is not None and tls.client_ca_file is not None
             ),

@@ -125,7 +125,7 @@ class RequestHandler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         # Bounds both an idle keep-alive connection and a watch client that stops reading.
-        self.connection.settimeout(self.server.idle_timeout)
+        self.request.settimeout(self.server.idle_timeout)
         super().setup()
         self._handshake_failed = False
         if isinstance(self.connection, ssl.SSLSocket):
