@@ -158,7 +158,7 @@ class Api:
     def handle(self, request: Request) -> Response | StreamingResponse:
         started = time.monotonic()
         user_name = ""
-        verb = ""
+        verb_seen: list[str] = []
         try:
             user = self.authenticator.authenticate(
                 request.headers.get("authorization"), request.peer_certificate
@@ -185,7 +185,7 @@ class Api:
                         details=details,
                         headers=headers,
                     )
-            response, verb = self._dispatch(request, user)
+            response = self._dispatch(request, user, verb_seen)
         except ApiError as error:
             response = self.error_response(error)
         except Exception as error:
@@ -197,7 +197,7 @@ class Api:
             query=request.query_string,
             status=response.status,
             user=user_name,
-            verb=verb,
+            verb=verb_seen[0] if verb_seen else "",
             duration_seconds=time.monotonic() - started,
         )
         self.request_log.add(record)
@@ -218,18 +218,22 @@ class Api:
         return Response(error.code, orjson.dumps(error.status_body()), headers=error.headers)
 
     def _dispatch(
-        self, request: Request, user: UserInfo
-    ) -> tuple[Response | StreamingResponse, str]:
+        self, request: Request, user: UserInfo, verb_seen: list[str]
+    ) -> Response | StreamingResponse:
+        """Serve one request; the verb is reported through `verb_seen` even on errors."""
         path = request.path
         if path in _HEALTH:
-            return Response(200, b"ok", content_type="text/plain"), "get"
+            verb_seen.append("get")
+            return Response(200, b"ok", content_type="text/plain")
         document = self._discovery.get(path)
         if document is not None:
+            verb_seen.append("get")
             if request.method != "GET":
                 raise MethodNotAllowed(f"{request.method} is not allowed on {path}")
-            return Response(200, document), "get"
+            return Response(200, document)
         route = self._route(path)
         verb = self._verb(request, route)
+        verb_seen.append(verb)
         if self.authorizer is not None:
             self.authorizer.check(
                 user,
@@ -246,7 +250,7 @@ class Api:
         handler: Callable[[Request, Route], Response | StreamingResponse] = getattr(
             self, f"_{verb}"
         )
-        return handler(request, route), verb
+        return handler(request, route)
 
     # --- routing -----------------------------------------------------------------------
 
@@ -476,6 +480,8 @@ class Api:
         )
         if not result.removed:
             return self._object(result.obj, 202)
+        if route.resource.returns_deleted_object:
+            return self._object(result.obj)
         return Response(200, orjson.dumps(self._success(route.resource, result.obj)))
 
     @staticmethod

@@ -42,6 +42,9 @@ class ResourceType:
     one (ConfigMap, Secret, Event, EndpointSlice) get no generation at all."""
     short_names: tuple[str, ...] = ()
     field_labels: FieldLabels = ()
+    returns_deleted_object: bool = False
+    """DELETE answers with the deleted object instead of a `Status` (Pods, Services),
+    as the official client's generated return types expect."""
 
     @property
     def api_version(self) -> str:
@@ -134,9 +137,9 @@ RESOURCES: tuple[ResourceType, ...] = (
     ResourceType("", "v1", "ConfigMap", "configmaps", namespaced=True, short_names=("cm",)),
     ResourceType("", "v1", "Secret", "secrets", namespaced=True, field_labels=_dotted("type")),
     ResourceType("", "v1", "Service", "services", namespaced=True, has_status=True,
-                 has_spec=True, short_names=("svc",)),
+                 has_spec=True, short_names=("svc",), returns_deleted_object=True),
     ResourceType("", "v1", "Pod", "pods", namespaced=True, has_status=True, has_spec=True,
-                 short_names=("po",), field_labels=_POD_FIELDS),
+                 short_names=("po",), field_labels=_POD_FIELDS, returns_deleted_object=True),
     ResourceType("", "v1", "Event", "events", namespaced=True, short_names=("ev",),
                  field_labels=_CORE_EVENT_FIELDS),
     # apps/v1

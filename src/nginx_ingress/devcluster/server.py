@@ -16,6 +16,7 @@ import logging
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -73,7 +74,8 @@ class DevHTTPServer(ThreadingHTTPServer):
             self.socket = tls.server_context().wrap_socket(
                 self.socket, server_side=True, do_handshake_on_connect=False
             )
-        self._connections: dict[socket.socket, threading.Thread] = {}
+        self._connections: set[socket.socket] = set()
+        self._connection_threads: set[threading.Thread] = set()
         self._connections_lock = threading.Lock()
 
     @property
@@ -88,27 +90,45 @@ class DevHTTPServer(ThreadingHTTPServer):
             daemon=True,
         )
         with self._connections_lock:
-            self._connections[request] = thread
+            self._connection_threads = {t for t in self._connection_threads if t.is_alive()}
+            self._connection_threads.add(thread)
+            self._connections.add(request)
         thread.start()
 
     def shutdown_request(self, request: Any) -> None:
         with self._connections_lock:
-            self._connections.pop(request, None)
+            self._connections.discard(request)
         super().shutdown_request(request)
 
-    def shutdown(self) -> None:
-        """Stop accepting, end every watch and idle keep-alive connection, and wait
-        (bounded) for the connection threads to finish."""
+    def shutdown(self, grace: float = 5.0) -> None:
+        """Stop accepting, end every watch and keep-alive connection, and wait (at most
+        `grace` seconds) for the connection threads to finish.
+
+        Watches are closed first so their streams end with the terminating chunk; then
+        the read side of every connection is shut, which wakes idle keep-alive readers
+        with EOF but still lets a stream finish writing. Stragglers are cut off.
+        """
         self.api.stopping.set()
         super().shutdown()
         self.api.store.close_watchers("the server is shutting down")
         with self._connections_lock:
-            connections = dict(self._connections)
+            connections = set(self._connections)
+            threads = set(self._connection_threads)
         for connection in connections:
             with contextlib.suppress(OSError):
-                connection.shutdown(socket.SHUT_RDWR)
-        for thread in connections.values():
-            thread.join(timeout=5.0)
+                # socket.socket's own shutdown: SSLSocket.shutdown would drop the TLS state
+                # that a stream still needs to write its last chunk.
+                socket.socket.shutdown(connection, socket.SHUT_RD)
+        deadline = time.monotonic() + grace
+        for thread in threads:
+            thread.join(timeout=max(deadline - time.monotonic(), 0.0))
+        with self._connections_lock:
+            stragglers = set(self._connections)
+        for connection in stragglers:
+            with contextlib.suppress(OSError):
+                socket.socket.shutdown(connection, socket.SHUT_RDWR)
+        for thread in threads:
+            thread.join(timeout=1.0)
             if thread.is_alive():
                 log.warning("devcluster: connection thread %s did not end", thread.name)
 
