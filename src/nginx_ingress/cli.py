@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from nginx_ingress import __version__, offline
 from nginx_ingress.cliflags import normalize_bool_flags
 from nginx_ingress.controller import run as controller_run
+from nginx_ingress.devcluster import cli as devcluster_cli
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -29,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     controller_run.register(commands)
     offline.register(commands)
+    devcluster_cli.register(commands)
     version = commands.add_parser("version", help="print the version")
     version.set_defaults(run=lambda _args: _print_version())
     return parser
