@@ -1,0 +1,260 @@
+"""Run `nginx-ingress run` as a real process against the local API server.
+
+The cluster holds what a real one would for a controller Deployment: its
+namespace, the Deployment → ReplicaSet → Pod chain (with the pod-template-hash a
+real ReplicaSet adds), and the controller's ConfigMap. Each controller process
+gets its own conf and run directories and free ports, and logs to a file that is
+printed when a test fails.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nginx_ingress.devcluster import DevCluster
+
+from nginx_check import DEBIAN_STREAM_MODULE, nginx_binary
+from nginx_sandbox import free_port
+
+COMMAND = Path(sys.executable).parent / "nginx-ingress"
+NS = "nginx-ingress"
+CONFIGMAP = "nginx-config"
+SERVICE = "nginx-ingress-headless"
+HASH = "7c9d5f"
+
+
+def cluster_objects(replicas: int = 2) -> list[dict[str, Any]]:
+    labels = {"app.kubernetes.io/name": "nginx-ingress", "app.kubernetes.io/instance": "edge"}
+    objects: list[dict[str, Any]] = [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}},
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": "nginx-ingress", "namespace": NS, "labels": labels},
+            "spec": {
+                "selector": {"matchLabels": labels},
+                "template": {"metadata": {"labels": labels}},
+            },
+        },
+        {
+            "apiVersion": "apps/v1",
+            "kind": "ReplicaSet",
+            "metadata": {
+                "name": f"nginx-ingress-{HASH}",
+                "namespace": NS,
+                "labels": {**labels, "pod-template-hash": HASH},
+                "ownerReferences": [_owner("Deployment", "nginx-ingress")],
+            },
+            "spec": {"selector": {"matchLabels": {**labels, "pod-template-hash": HASH}}},
+        },
+    ]
+    for n in range(replicas):
+        objects.append(
+            {
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": {
+                    "name": f"nginx-ingress-{HASH}-{n}",
+                    "namespace": NS,
+                    "labels": {**labels, "pod-template-hash": HASH},
+                    "ownerReferences": [_owner("ReplicaSet", f"nginx-ingress-{HASH}")],
+                },
+                "spec": {"containers": [{"name": "controller", "image": "nginx-ingress"}]},
+            }
+        )
+    return objects
+
+
+def _owner(kind: str, name: str) -> dict[str, Any]:
+    return {"apiVersion": "apps/v1", "kind": kind, "name": name, "uid": "", "controller": True}
+
+
+def seed_cluster(cluster: DevCluster, replicas: int = 2) -> None:
+    """Seed the objects in order, giving each owner reference its owner's real uid."""
+    uids: dict[tuple[str, str], str] = {}
+    for obj in cluster_objects(replicas):
+        for reference in obj["metadata"].get("ownerReferences", []):
+            reference["uid"] = uids[(reference["kind"], reference["name"])]
+        (stored,) = cluster.seed([obj])
+        uids[(obj["kind"], obj["metadata"]["name"])] = stored["metadata"]["uid"]
+
+
+def set_configmap(cluster: DevCluster, data: dict[str, str]) -> str:
+    """Create or replace the controller's ConfigMap; returns its new resourceVersion."""
+    (stored,) = cluster.seed(
+        [
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {"name": CONFIGMAP, "namespace": NS},
+                "data": data,
+            }
+        ]
+    )
+    return str(stored["metadata"]["resourceVersion"])
+
+
+def eventually(
+    condition: Callable[[], bool], timeout: float = 15.0, interval: float = 0.02
+) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(interval)
+    return condition()
+
+
+def events(cluster: DevCluster, reason: str | None = None) -> list[dict[str, Any]]:
+    found = cluster.objects("Event", NS)
+    return [e for e in found if reason is None or e.get("reason") == reason]
+
+
+def handled(cluster: DevCluster, resource_version: str) -> bool:
+    """True once the controller reported on that version of the ConfigMap."""
+    return any(
+        e["involvedObject"].get("resourceVersion") == resource_version
+        and e["reason"] in ("Updated", "UpdatedWithError")
+        for e in events(cluster)
+    )
+
+
+@dataclass
+class Controller:
+    process: subprocess.Popen[bytes]
+    root: Path
+    ports: dict[str, int]
+    log: Path
+    exited: bool = field(default=False)
+
+    @property
+    def conf_dir(self) -> Path:
+        return self.root / "conf"
+
+    def main(self) -> str:
+        try:
+            return (self.conf_dir / "nginx.conf").read_text()
+        except FileNotFoundError:
+            return ""
+
+    def http_status(self, port_name: str, path: str) -> int | None:
+        connection = http.client.HTTPConnection("127.0.0.1", self.ports[port_name], timeout=2)
+        try:
+            connection.request("GET", path)
+            response = connection.getresponse()
+            response.read()
+            return response.status
+        except OSError:
+            return None
+        finally:
+            connection.close()
+
+    def metrics(self) -> str:
+        connection = http.client.HTTPConnection("127.0.0.1", self.ports["metrics"], timeout=2)
+        try:
+            connection.request("GET", "/metrics")
+            return connection.getresponse().read().decode()
+        finally:
+            connection.close()
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def stop(self, number: int = signal.SIGTERM, timeout: float = 30) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(number)
+        return self.process.wait(timeout)
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+
+class Harness:
+    def __init__(self, cluster: DevCluster, root: Path) -> None:
+        self.cluster = cluster
+        self.root = root
+        self.kubeconfig = cluster.write_kubeconfig(root / "kubeconfig")
+        self.controllers: list[Controller] = []
+
+    def start(
+        self,
+        *flags: str,
+        pod: str = f"nginx-ingress-{HASH}-0",
+        plus: bool = True,
+        environ: dict[str, str] | None = None,
+    ) -> Controller:
+        root = Path(tempfile.mkdtemp(prefix="ctl-", dir=self.root))
+        ports = {name: free_port() for name in ("http", "https", "status", "ready", "metrics")}
+        arguments = [
+            str(COMMAND),
+            "run",
+            f"--kubeconfig={self.kubeconfig}",
+            f"-nginx-configmaps={NS}/{CONFIGMAP}",
+            f"--conf-dir={root / 'conf'}",
+            f"--run-dir={root / 'run'}",
+            f"-default-http-listener-port={ports['http']}",
+            f"-default-https-listener-port={ports['https']}",
+            f"-nginx-status-port={ports['status']}",
+            f"-ready-status-port={ports['ready']}",
+            f"-prometheus-metrics-listen-port={ports['metrics']}",
+            f"-nginx-binary={nginx_binary()}",
+            "--reload-quiet-period=20ms",
+            "--reload-max-delay=200ms",
+            "-log-format=text",
+            "-log-level=debug",
+        ]
+        if DEBIAN_STREAM_MODULE.exists():
+            arguments.append(f"--load-module={DEBIAN_STREAM_MODULE}")
+        if plus:
+            arguments += ["-nginx-plus", "-render-only"]  # no NGINX Plus here: crossplane checks
+        environment = {**os.environ, "POD_NAMESPACE": NS, "POD_NAME": pod}
+        if environ is not None:
+            environment = {**os.environ, **environ}
+        log = root / "controller.log"
+        with log.open("wb") as output:
+            process = subprocess.Popen(
+                [*arguments, *flags], stdout=output, stderr=subprocess.STDOUT, env=environment
+            )
+        controller = Controller(process, root, ports, log)
+        self.controllers.append(controller)
+        return controller
+
+    def close(self) -> list[str]:
+        """Stop every controller; returns the logs of those that misbehaved."""
+        reports = []
+        for controller in self.controllers:
+            if controller.process.poll() is None:
+                controller.process.send_signal(signal.SIGTERM)
+                try:
+                    controller.process.wait(30)
+                except subprocess.TimeoutExpired:
+                    controller.process.kill()
+                    controller.process.wait(5)
+                    reports.append(f"did not stop on SIGTERM:\n{controller.output()}")
+        return reports
+
+
+@contextmanager
+def harness(cluster: DevCluster) -> Iterator[Harness]:
+    with tempfile.TemporaryDirectory(prefix="h-", dir="/tmp") as directory:
+        created = Harness(cluster, Path(directory))
+        try:
+            yield created
+        except BaseException:
+            for controller in created.controllers:
+                print(f"--- controller log {controller.log} ---\n{controller.output()[-6000:]}")
+            raise
+        finally:
+            problems = created.close()
+            assert not problems, problems
