@@ -224,9 +224,8 @@ def main() -> int:
     slowest = min(rates.values())
     rate_verdict = "met" if slowest >= 1000 else "NOT met"
     list_verdict = "met" if listing < 1 else "NOT met"
-    print(
-        f"target >= 1000 req/s: {rate_verdict} (slowest {slowest:.0f}); 10k list < 1 s: {list_verdict}"
-    )
+    print(f"target >= 1000 req/s: {rate_verdict} (slowest {slowest:.0f})")
+    print(f"target: {args.ingresses} Ingresses listed in under 1 s: {list_verdict}")
     return 0
 
 
