@@ -305,3 +305,29 @@ def test_selector_transitions_in_translation() -> None:
     assert gone["metadata"]["labels"] == {"app": "web"}
     assert gone["metadata"]["resourceVersion"] == str(store.resource_version)
     store.unwatch(start.watcher)
+
+
+def test_send_initial_events_ends_with_the_initial_events_end_bookmark(
+    dev_cluster: DevCluster,
+) -> None:
+    """API concepts (streaming lists): with sendInitialEvents=true the initial ADDED events
+    are followed by a BOOKMARK annotated k8s.io/initial-events-end."""
+    dev_cluster.seed([{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "first"}}])
+    connection = http.client.HTTPConnection("127.0.0.1", dev_cluster.port, timeout=10)
+    try:
+        connection.request(
+            "GET",
+            "/api/v1/namespaces/default/configmaps?watch=1&sendInitialEvents=true"
+            "&allowWatchBookmarks=true&resourceVersionMatch=NotOlderThan",
+        )
+        response = connection.getresponse()
+        added = json.loads(response.readline())
+        end = json.loads(response.readline())
+        assert (added["type"], added["object"]["metadata"]["name"]) == ("ADDED", "first")
+        assert end["type"] == "BOOKMARK"
+        assert end["object"]["metadata"]["annotations"] == {"k8s.io/initial-events-end": "true"}
+        assert end["object"]["metadata"]["resourceVersion"] == str(
+            dev_cluster.store.resource_version
+        )
+    finally:
+        connection.close()
