@@ -45,6 +45,8 @@ run: $(STAMP) system-deps
 bench: $(STAMP) system-deps
 	$(BIN)/python bench/render_main.py
 	$(BIN)/python bench/reload.py
+	$(BIN)/python bench/devcluster.py
+	$(BIN)/python bench/reflector.py
 
 clean:
 	rm -rf $(BUILD) .mypy_cache .pytest_cache .ruff_cache .hypothesis
