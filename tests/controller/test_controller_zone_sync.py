@@ -245,3 +245,36 @@ def test_hostile_values_are_reported_and_the_rest_applies(world: Harness) -> Non
         assert reported == set(keys), category
         assert controller.alive()
     assert "zone_sync_server" in controller.main()
+
+
+def test_a_start_with_zone_sync_on_creates_the_service_first(world: Harness) -> None:
+    cluster = world.cluster
+    set_configmap(cluster, {"zone-sync": "true"})
+    controller = world.start()
+    service_at_first_write: list[bool] = []
+
+    def written() -> bool:
+        if controller.main():
+            service_at_first_write.append(service(cluster) is not None)
+            return True
+        return False
+
+    assert eventually(written, interval=0.001)
+    assert service_at_first_write == [True]
+    assert "zone_sync;" in controller.main()
+
+
+def test_events_are_not_repeated_by_later_syncs(world: Harness) -> None:
+    """A Service repair makes the controller sync again; the ConfigMap did not change, so its
+    events are not posted again."""
+    cluster = world.cluster
+    version = set_configmap(cluster, {"zone-sync": "true", "hsts": "maybe"})
+    world.start()
+    assert eventually(lambda: handled(cluster, version))
+    before = [e["reason"] for e in events(cluster) if e["involvedObject"].get("name") == CONFIGMAP]
+    assert sorted(before) == ["InvalidValue", "UpdatedWithError"]
+    for _ in range(3):
+        cluster.delete_object("Service", NS, SERVICE)
+        assert eventually(lambda: service(cluster) is not None)
+    after = [e["reason"] for e in events(cluster) if e["involvedObject"].get("name") == CONFIGMAP]
+    assert after == before

@@ -9,13 +9,19 @@ conftest (or import the fixtures into a conftest). Fixtures:
 - `dev_cluster_factory`: `factory(**DevCluster kwargs)` for servers with auth, TLS or
   other settings; all are stopped after the test.
 - `kube_client`: an official `kubernetes.client.ApiClient` for `dev_cluster`.
+- `certificates`: a test CA with server and client certificates (made with `openssl`),
+  for TLS and client-certificate authentication.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,7 +31,9 @@ from kubernetes.client.exceptions import ApiException
 from nginx_ingress.devcluster.cluster import DevCluster
 
 __all__ = [
+    "Certificates",
     "api_client_for",
+    "certificates",
     "dev_cluster",
     "dev_cluster_factory",
     "dev_cluster_session",
@@ -126,3 +134,55 @@ def kube_client(dev_cluster: DevCluster) -> Iterator[client.ApiClient]:
     api_client = api_client_for(dev_cluster)
     yield api_client
     api_client.close()  # type: ignore[no-untyped-call]
+
+
+@dataclass(frozen=True)
+class Certificates:
+    """A CA, a server certificate for 127.0.0.1/localhost, and a client certificate
+    for user `alice` in group `developers`, all signed by the CA."""
+
+    ca_cert: Path
+    ca_key: Path
+    server_cert: Path
+    server_key: Path
+    client_cert: Path
+    client_key: Path
+
+
+def _openssl(*args: str, cwd: Path) -> None:
+    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True, timeout=60)
+
+
+@pytest.fixture(scope="session")
+def certificates(tmp_path_factory: pytest.TempPathFactory) -> Certificates:
+    if shutil.which("openssl") is None:
+        pytest.fail("the openssl command is needed to make test certificates")
+    directory = tmp_path_factory.mktemp("pki")
+    _openssl(
+        "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+        "-keyout", "ca.key", "-out", "ca.crt", "-days", "2", "-subj", "/CN=devcluster-test-ca",
+        cwd=directory,
+    )  # fmt: skip
+    (directory / "server.ext").write_text(
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n"
+    )
+    (directory / "client.ext").write_text("extendedKeyUsage=clientAuth\n")
+    for name, subject in (("server", "/CN=127.0.0.1"), ("client", "/O=developers/CN=alice")):
+        _openssl(
+            "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+            "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", subject,
+            cwd=directory,
+        )  # fmt: skip
+        _openssl(
+            "x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+            "-CAcreateserial", "-out", f"{name}.crt", "-days", "2", "-extfile", f"{name}.ext",
+            cwd=directory,
+        )  # fmt: skip
+    return Certificates(
+        ca_cert=directory / "ca.crt",
+        ca_key=directory / "ca.key",
+        server_cert=directory / "server.crt",
+        server_key=directory / "server.key",
+        client_cert=directory / "client.crt",
+        client_key=directory / "client.key",
+    )

@@ -3,10 +3,17 @@ or from a kubeconfig."""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
 from kubernetes import client, config
 from kubernetes.config.config_exception import ConfigException
+from kubernetes.config.incluster_config import InClusterConfigLoader
 
 from nginx_ingress.kube.api import KubeApi
+
+SERVICE_ACCOUNT = Path("/var/run/secrets/kubernetes.io/serviceaccount")
 
 
 class KubeConfigError(RuntimeError):
@@ -14,9 +21,15 @@ class KubeConfigError(RuntimeError):
 
 
 def connect(
-    kubeconfig: str | None = None, *, context: str | None = None, timeout: float = 10.0
+    kubeconfig: str | None = None,
+    *,
+    context: str | None = None,
+    timeout: float = 10.0,
+    service_account: Path = SERVICE_ACCOUNT,
+    environ: Mapping[str, str] | None = None,
 ) -> KubeApi:
-    """A `KubeApi` for the cluster: `kubeconfig` if given, else the pod's service account.
+    """A `KubeApi` for the cluster: `kubeconfig` if given, else the pod's service account
+    (`service_account`/token and ca.crt, and KUBERNETES_SERVICE_HOST/PORT from `environ`).
 
     urllib3's own retries are off: the reflectors and reconcilers back off themselves,
     with jitter and Retry-After, and a hidden retry loop would only hide an outage.
@@ -31,9 +44,15 @@ def connect(
                 persist_config=False,
             )
         else:
-            config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+            InClusterConfigLoader(
+                token_filename=str(service_account / "token"),
+                cert_filename=str(service_account / "ca.crt"),
+                environ=dict(os.environ if environ is None else environ),
+            ).load_and_set(configuration)  # type: ignore[no-untyped-call]
     except (ConfigException, OSError) as error:
-        where = kubeconfig or "the in-cluster service account (KUBERNETES_SERVICE_HOST/PORT)"
+        where = kubeconfig or (
+            f"the pod's service account ({service_account}, KUBERNETES_SERVICE_HOST/PORT)"
+        )
         raise KubeConfigError(
             f"cannot load the cluster configuration from {where}: {error}"
         ) from error
