@@ -277,12 +277,7 @@ class KubeApi:
         response = self._request(
             method, path, query, body=body, content_type=content_type, timeout=timeout
         )
-        try:
-            data = response.read()
-        except (urllib3.exceptions.HTTPError, OSError) as error:
-            raise KubeUnavailable(f"{method} {path}: {error}") from error
-        finally:
-            response.release_conn()
+        data = _body(response, f"{method} {path}")
         if not data:
             return {}
         decoded = orjson.loads(data)
@@ -318,13 +313,21 @@ class KubeApi:
         raw: urllib3.BaseHTTPResponse = response.response
         if not 200 <= raw.status <= 299:
             try:
-                data = raw.read()
-            except (urllib3.exceptions.HTTPError, OSError):
-                data = b""
-            finally:
-                raw.release_conn()
+                data = _body(raw, f"{method} {path}")
+            except KubeUnavailable:
+                data = b""  # the status alone still says what went wrong
             raise status_error(raw.status, data, raw.headers)
         return raw
+
+
+def _body(response: urllib3.BaseHTTPResponse, what: str) -> bytes:
+    """The whole body; the connection goes back to the pool either way."""
+    try:
+        return response.read()
+    except (urllib3.exceptions.HTTPError, OSError) as error:
+        raise KubeUnavailable(f"{what}: {error}") from error
+    finally:
+        response.release_conn()
 
 
 def _selectors(label_selector: str | None, field_selector: str | None) -> list[tuple[str, str]]:
