@@ -103,7 +103,7 @@ def test_oss_deletes_a_service_left_by_a_plus_run(world: Harness) -> None:
         for e in events(cluster, "InvalidValue")
         if e["involvedObject"]["resourceVersion"] == version
     ]
-    assert "zone-sync: requires NGINX Plus" in refused["message"]
+    assert 'zone-sync: invalid value "true": requires NGINX Plus' in refused["message"]
 
 
 def test_a_forbidden_service_create_is_reported_retried_and_serving_goes_on(

@@ -80,8 +80,8 @@ def test_validate_prints_one_line_per_problem(tmp_path: Path) -> None:
         f"{path}: ConfigMap/edge/nginx-config: unknwon-key: unknown key, ignored",
         f'{path}: ConfigMap/edge/nginx-config: worker-connections: invalid value "4096": must '
         "be a string; quote it in the YAML; using the default",
-        f"{path}: ConfigMap/edge/nginx-config: zone-sync: requires NGINX Plus (-nginx-plus); "
-        "zone sync stays off",
+        f'{path}: ConfigMap/edge/nginx-config: zone-sync: invalid value "true": requires NGINX '
+        "Plus (-nginx-plus); zone sync stays off",
         f'{path}: ConfigMap/default/second: http2: invalid value "yes": must be a boolean: true '
         "or false (also 1, t, T, TRUE, True, 0, f, F …); using false",
     ]

@@ -75,7 +75,7 @@ _DEFAULT = object()
 
 def _parse_core(spec: KeySpec, text: str, settings: Settings, problems: list[Problem]) -> object:
     if spec.plus_only and not settings.nginx_plus:
-        problems.append(Problem(spec.key, "requires NGINX Plus (-nginx-plus); ignored"))
+        problems.append(Problem(spec.key, "requires NGINX Plus (-nginx-plus); ignored", show(text)))
         return _DEFAULT
     try:
         return spec.parse(text, settings)

@@ -58,7 +58,9 @@ def parse_zone_sync(
     present = [key for key in ZONE_SYNC_KEYS if key in values]
     if not settings.nginx_plus:
         return ZoneSyncConfig(), [
-            Problem(key, "requires NGINX Plus (-nginx-plus); zone sync stays off")
+            Problem(
+                key, "requires NGINX Plus (-nginx-plus); zone sync stays off", show(values[key])
+            )
             for key in present
         ]
 
