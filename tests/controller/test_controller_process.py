@@ -230,6 +230,11 @@ def test_listeners_can_be_switched_off(world: Harness) -> None:
             ["--kubeconfig=/nonexistent"],
             "cannot load",
         ),
+        (
+            {"POD_NAMESPACE": "nginx-ingress", "POD_NAME": "x"},
+            ["-nginx-binary=/nonexistent/nginx"],
+            "is not an executable NGINX",
+        ),
     ],
 )
 def test_start_up_refuses_bad_settings_clearly(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -54,3 +57,29 @@ def test_an_unreachable_server_is_an_error_not_a_hang(tmp_path: Path) -> None:
     api = connect(str(tmp_path / "kubeconfig"), timeout=2)
     with pytest.raises(KubeUnavailable):
         api.list(CONFIGMAPS)
+
+
+def test_a_tls_failure_is_unavailable_not_a_client_exception(tmp_path: Path) -> None:
+    """The official client wraps TLS errors in its own ApiException (status 0); they must
+    reach the reflectors as KubeUnavailable, which they retry."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+
+        def close_every_connection() -> None:
+            for _ in range(2):
+                with contextlib.suppress(OSError):
+                    connection, _ = server.accept()
+                    connection.close()
+
+        threading.Thread(target=close_every_connection, daemon=True).start()
+        (tmp_path / "kubeconfig").write_text(
+            "apiVersion: v1\nkind: Config\ncurrent-context: c\n"
+            f"clusters: [{{name: c, cluster: {{server: 'https://127.0.0.1:{port}', "
+            "insecure-skip-tls-verify: true}}]\n"
+            "contexts: [{name: c, context: {cluster: c, user: u}}]\nusers: [{name: u, user: {}}]\n"
+        )
+        api = connect(str(tmp_path / "kubeconfig"), timeout=2)
+        with pytest.raises(KubeUnavailable):
+            api.list(CONFIGMAPS)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -339,3 +340,19 @@ def test_events_are_posted_once_and_failures_do_not_escape(
     assert event["metadata"]["name"].startswith("cfg.")
     assert event["involvedObject"]["uid"] == configmap["metadata"]["uid"]
     assert event["type"] == "Warning" and event["source"]["host"] == "pod-0"
+
+
+def test_the_recorder_stops_promptly_with_the_api_gone(
+    dev_cluster_factory: Callable[..., DevCluster],
+) -> None:
+    cluster = dev_cluster_factory(port=0)
+    api = KubeApi(api_client_for(cluster), timeout=1)
+    cluster.stop()
+    recorder = EventRecorder(api, capacity=3)
+    about = ObjectReference("v1", "ConfigMap", "default", "cfg")
+    for n in range(10):  # more than the queue holds: the rest are dropped, not blocking
+        recorder.record(about, WARNING, "InvalidValue", f"problem {n}")
+    start = time.monotonic()
+    recorder.stop(timeout=2)
+    assert time.monotonic() - start < 8
+    assert not any(t.name == "event-recorder" and t.is_alive() for t in threading.enumerate())

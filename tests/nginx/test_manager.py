@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import socket
@@ -302,3 +303,78 @@ def test_render_only_writes_checked_files_and_never_starts_nginx(box: Sandbox) -
     assert (
         box.conf_dir / "stream-conf.d/sync.conf"
     ).read_text() == "server { listen 1; zone_sync; }\n"
+
+
+def test_stop_does_not_wait_for_an_apply_stuck_in_confirmation(box: Sandbox) -> None:
+    """A tree whose version server never answers the new version keeps the apply waiting for
+    its reload timeout; stop() must end that wait and stop NGINX at once."""
+    manager = NginxManager(
+        dataclasses.replace(box.manager_settings, reload_timeout=60),
+        lambda _version: box.version_file(1),  # always answers 1
+    )
+    manager.apply(box.tree())
+    failures: list[BaseException] = []
+
+    def stuck_apply() -> None:
+        try:
+            manager.apply(box.tree(extra={"conf.d/x.conf": "# changed\n"}))
+        except ApplyError as error:
+            failures.append(error)
+
+    worker = threading.Thread(target=stuck_apply)
+    worker.start()
+    time.sleep(0.5)
+    start = time.monotonic()
+    assert manager.stop() == 0
+    worker.join(10)
+    assert time.monotonic() - start < 10
+    assert not worker.is_alive() and "stopping" in str(failures[0])
+    with pytest.raises(ApplyError, match="stopping"):
+        manager.apply(box.tree(extra={"conf.d/y.conf": "# changed\n"}))
+    assert manager.process is not None and not manager.process.running
+
+
+def test_a_stale_file_is_removed_even_when_its_new_version_is_left_out(box: Sandbox) -> None:
+    (box.conf_dir / "conf.d").mkdir()
+    (box.conf_dir / "conf.d/default-bad.conf").write_text("# from an earlier run\n")
+    manager = box.manager()
+    try:
+        result = manager.apply(box.tree(extra={"conf.d/default-bad.conf": "nonsense;\n"}))
+        assert set(result.held_back) == {"conf.d/default-bad.conf"}
+        assert not (box.conf_dir / "conf.d/default-bad.conf").exists()
+    finally:
+        manager.stop()
+
+
+def test_a_held_back_tree_is_checked_again(running: tuple[Sandbox, NginxManager, Reloads]) -> None:
+    """What NGINX refused may pass later (a name that resolves once its Service exists):
+    the same tree is not skipped as unchanged."""
+    box, manager, _ = running
+    tree = box.tree(extra={"conf.d/default-x.conf": "nonsense;\n"})
+    assert manager.apply(tree).held_back
+    again = manager.apply(dict(tree))
+    assert again.changed and set(again.held_back) == {"conf.d/default-x.conf"}
+
+
+def test_a_refused_reload_starts_no_new_worker_generation(
+    running: tuple[Sandbox, NginxManager, Reloads],
+) -> None:
+    """The master that logs [emerg] keeps its workers and configuration: undoing the files is
+    enough; another reload would only start and retire one more generation."""
+    box, manager, _ = running
+    manager.apply(box.tree())
+    assert manager.process is not None
+    workers = manager.process.worker_pids()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = taken.getsockname()[1]
+        with pytest.raises(ApplyError, match="bind"):
+            manager.apply(
+                box.tree(extra={"conf.d/busy.conf": app_server("b", f"127.0.0.1:{busy}", "x")})
+            )
+    time.sleep(0.3)
+    assert manager.process.worker_pids() == workers
+    failed_attempt = 2
+    result = manager.apply(box.tree(extra={"conf.d/ok.conf": "# fine\n"}))
+    assert result.version > failed_attempt  # a failed attempt's number is never reused

@@ -79,10 +79,11 @@ class Controller:
         self._stopped = threading.Event()
         self._retry_timer: threading.Timer | None = None
         self._retry = Backoff(config.timing.backoff_initial, config.timing.backoff_cap)
-        self._reported_configmap: tuple[str, str] | None = None
+        self._reported: tuple[str, str, bool] | None = None
         self._pod: Object | None = None
         self._workload: Workload | None = None
         self._workload_reflector: Reflector | None = None
+        self._workload_gone = False
         self._lock = threading.Lock()
         namespace = self._settings.namespace
         self._service_reflector = self._reflector(
@@ -134,12 +135,14 @@ class Controller:
 
     def stop(self) -> None:
         """Stop taking changes: no sync starts after this returns (one running finishes)."""
-        self._stopped.set()
         with self._lock:
+            self._stopped.set()
             if self._retry_timer is not None:
                 self._retry_timer.cancel()
         self._debouncer.stop()
-        for reflector in self.reflectors:
+        with self._lock:
+            reflectors = self.reflectors
+        for reflector in reflectors:
             reflector.stop()
 
     def _changed(self) -> None:
@@ -150,9 +153,21 @@ class Controller:
     # --- one sync ----------------------------------------------------------------------------
 
     def _sync(self) -> None:
-        if self._stopped.is_set() or not all(r.synced.is_set() for r in self.reflectors):
+        # The workload's own watch does not gate syncs: a failure to list it (RBAC, say)
+        # must not stop the controller from following its ConfigMap.
+        gates = (self._service_reflector, self._configmap_reflector)
+        if self._stopped.is_set() or not all(r.synced.is_set() for r in gates if r is not None):
             return  # the last reflector to finish its first list triggers the first sync
         self._metrics.set_workqueue_depth("taskQueue", 0)
+        try:
+            retry = self._converge()
+        except Exception:  # a bug, or an error no layer below expected: retry, never stop
+            log.exception("the sync failed")
+            retry = True
+        self._schedule_retry(retry)
+
+    def _converge(self) -> bool:
+        """One sync; True when something is left to retry."""
         configmap = self._configmap()
         result = parse_configmap((configmap or {}).get("data"), self._settings)
         zone_sync = result.config.zone_sync
@@ -161,12 +176,13 @@ class Controller:
         if wanted:
             outcome = self._converge_service(enabled=True, port=zone_sync.port)
         ready = outcome.state is ServiceState.READY
-        error = self._apply(result, zone_sync_ready=ready)
-        if not wanted:
+        error, held_back = self._apply(result, zone_sync_ready=ready)
+        if not wanted and error is None:
+            # Only once NGINX no longer names the Service (spec: disable reloads first).
             outcome = self._converge_service(enabled=False, port=zone_sync.port)
         self._metrics.set_zone_sync(enabled=wanted, service_ready=ready)
         self._report(configmap, result, outcome, error)
-        self._schedule_retry(outcome.state is ServiceState.FAILED or error is not None)
+        return outcome.state is ServiceState.FAILED or error is not None or held_back
 
     def _configmap(self) -> Object | None:
         if self._configmap_reflector is None or self._config.configmap is None:
@@ -174,7 +190,8 @@ class Controller:
         namespace, name = self._config.configmap
         return self._configmap_reflector.get(f"{namespace}/{name}")
 
-    def _apply(self, result: ParseResult, *, zone_sync_ready: bool) -> str | None:
+    def _apply(self, result: ParseResult, *, zone_sync_ready: bool) -> tuple[str | None, bool]:
+        """Render and apply; (the error that stopped it, whether files were held back)."""
         configuration = build_configuration(
             result.config, self._settings, zone_sync_service_ready=zone_sync_ready
         )
@@ -182,10 +199,10 @@ class Controller:
             applied = self._manager.apply(render_configuration(configuration))
         except ApplyError as error:
             log.error("configuration not applied: %s", error)
-            return str(error)
+            return str(error), False
         for path, problem in applied.held_back.items():
             log.warning("%s held back: %s", path, problem)
-        return None
+        return None, bool(applied.held_back)
 
     def _converge_service(self, *, enabled: bool, port: int) -> ServiceOutcome:
         settings = self._settings
@@ -205,8 +222,9 @@ class Controller:
                     "no selector for the headless Service: the Pod has no labels; "
                     "set -zone-sync-service-selector",
                 )
+        owner = None if self._workload_gone else self._workload
         desired = DesiredService(
-            settings.zone_sync_service_name, settings.namespace, port, selector, self._workload
+            settings.zone_sync_service_name, settings.namespace, port, selector, owner
         )
         return self._service.converge(desired, enabled=enabled and settings.nginx_plus)
 
@@ -218,11 +236,16 @@ class Controller:
         pod = self._api.get(PODS, self._config.pod_name, namespace)
         workload = find_workload(self._api, pod)
         self._pod, self._workload = pod, workload
-        if workload is not None and self._workload_reflector is None:
-            self._workload_reflector = self._reflector(
-                WORKLOADS[workload.kind], namespace, workload.name, self._workload_changed
-            )
-            self._workload_reflector.start()
+        with self._lock:
+            if (
+                workload is not None
+                and self._workload_reflector is None
+                and not self._stopped.is_set()
+            ):
+                self._workload_reflector = self._reflector(
+                    WORKLOADS[workload.kind], namespace, workload.name, self._workload_changed
+                )
+                self._workload_reflector.start()
         log.info(
             "running as Pod %s/%s of %s",
             namespace,
@@ -235,6 +258,9 @@ class Controller:
         if reflector is None or workload is None:
             return
         current = reflector.get(f"{self._settings.namespace}/{workload.name}")
+        # Deleted: stop naming it as the Service's owner (the garbage collector would take
+        # the Service with it, and the next sync would create it again, in a loop).
+        self._workload_gone = current is None
         if current is not None:
             self._workload = workload_of(current)
         self._changed()
@@ -253,10 +279,12 @@ class Controller:
             self._recorder.record(about, WARNING, "ZoneSyncServiceConflict", outcome.message)
         elif outcome.state is ServiceState.FAILED:
             self._recorder.record(about, WARNING, "ZoneSyncServiceFailed", outcome.message)
-        version = (about.uid, about.resource_version)
-        if version == self._reported_configmap and apply_error is None:
+        # One report per version of the ConfigMap, and one more when its outcome changes
+        # (applied after a failure), not one per sync.
+        reported = (about.uid, about.resource_version, apply_error is None)
+        if reported == self._reported:
             return
-        self._reported_configmap = version
+        self._reported = reported
         name = f"{about.namespace}/{about.name}"
         for problem in result.problems:
             reason = (

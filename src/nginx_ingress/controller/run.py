@@ -13,6 +13,7 @@ import argparse
 import logging
 import os
 import re
+import shutil
 import signal
 import sys
 import threading
@@ -153,6 +154,8 @@ def controller_settings(args: argparse.Namespace, environ: dict[str, str]) -> Co
     max_delay = _seconds("reload-max-delay", args.reload_max_delay)
     if not 0 < quiet <= max_delay:
         raise UsageError("-reload-quiet-period must be above 0 and at most -reload-max-delay")
+    if not args.render_only and shutil.which(args.nginx_binary) is None:
+        raise UsageError(f"-nginx-binary: {args.nginx_binary!r} is not an executable NGINX")
     return ControllerSettings(
         settings=settings,
         pod_name=pod_name,
@@ -226,8 +229,11 @@ def run_controller(args: argparse.Namespace) -> int:
             listener.close()
         return EXIT_USAGE
 
+    # A signal handler only flips a flag: setting an Event takes a lock the interrupted
+    # main thread may be holding inside `Event.wait`.
+    signalled: list[int] = []
     for number in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(number, lambda *_: stop.set())
+        signal.signal(number, lambda received, _frame: signalled.append(received))
     log.info(
         "starting: namespace %s, pod %s, ConfigMap %s, NGINX%s",
         settings.namespace,
@@ -236,7 +242,9 @@ def run_controller(args: argparse.Namespace) -> int:
         " Plus" if settings.nginx_plus else "",
     )
     controller.start()
-    stop.wait()
+    while not signalled and not stop.wait(0.2):
+        pass
+    stop.set()
     log.info("stopping")
     controller.stop()
     manager.stop()

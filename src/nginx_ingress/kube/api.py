@@ -20,6 +20,7 @@ from typing import Any
 import orjson
 import urllib3
 from kubernetes.client import ApiClient
+from kubernetes.client.exceptions import ApiException
 
 Object = dict[str, Any]
 
@@ -310,6 +311,8 @@ class KubeApi:
             )
         except (urllib3.exceptions.HTTPError, OSError) as error:
             raise KubeUnavailable(f"{method} {path}: {error}") from error
+        except ApiException as error:  # the client's wrapping of TLS failures (status 0)
+            raise KubeUnavailable(f"{method} {path}: {error.reason or error}") from error
         raw: urllib3.BaseHTTPResponse = response.response
         if not 200 <= raw.status <= 299:
             try:

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
@@ -72,6 +73,7 @@ class EventRecorder:
         self._posted: OrderedDict[_Event, None] = OrderedDict()
         self._remember = remember
         self._lock = threading.Lock()
+        self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="event-recorder", daemon=True)
         self._thread.start()
 
@@ -84,19 +86,13 @@ class EventRecorder:
             self._posted[event] = None
             while len(self._posted) > self._remember:
                 self._posted.popitem(last=False)
-        log.log(
-            logging.WARNING if type_ == WARNING else logging.INFO,
-            "%s %s/%s: %s: %s",
-            about.kind,
-            about.namespace,
-            about.name,
-            reason,
-            message,
-        )
+        level = logging.WARNING if type_ == WARNING else logging.INFO
+        log.log(level, "%s %s/%s: %s: %s", about.kind, about.namespace, about.name, reason, message)
         try:
             self._queue.put_nowait(event)
         except queue.Full:
             log.warning("event queue full; dropping %s %s", reason, message[:80])
+            self._forget(event)
 
     def flush(self, timeout: float = 5.0) -> bool:
         """Wait until every queued event was posted or dropped (tests, shutdown)."""
@@ -110,17 +106,26 @@ class EventRecorder:
         return done.wait(timeout)
 
     def stop(self, timeout: float = 5.0) -> None:
+        """Post what is queued for up to `timeout`, then drop the rest and end the thread."""
         self.flush(timeout)
-        self._queue.put(None)
+        self._stopping.set()
+        with contextlib.suppress(queue.Full):
+            self._queue.put_nowait(None)
         self._thread.join(timeout)
 
+    def _forget(self, event: _Event) -> None:
+        """A dropped event may be recorded again by a later sync."""
+        with self._lock:
+            self._posted.pop(event, None)
+
     def _run(self) -> None:
-        while True:
+        while not self._stopping.is_set():
             event = self._queue.get()
             try:
-                if event is None:
-                    return
-                self._post(event)
+                if event is not None and not self._stopping.is_set():
+                    self._post(event)
+            except Exception:  # a bug here must not silence every later event
+                log.exception("posting an event failed")
             finally:
                 self._queue.task_done()
 
@@ -154,9 +159,8 @@ class EventRecorder:
                 self._api.create(EVENTS, body, about.namespace)
                 return
             except KubeError as error:
-                if attempt == 2:
+                if attempt == 2 or self._stopping.is_set():
                     log.warning("could not post event %s: %s", event.reason, error)
-                    with self._lock:
-                        self._posted.pop(event, None)  # let a later resync try again
-                else:
-                    threading.Event().wait(0.5 * (attempt + 1))
+                    self._forget(event)  # a later sync may record it again
+                    return
+                self._stopping.wait(0.5 * (attempt + 1))

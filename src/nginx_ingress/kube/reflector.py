@@ -146,6 +146,9 @@ class Reflector:
                 self.backoff.reset()
                 self.last_error = None
             except Gone:
+                # List again, after a short jittered pause so that a server that keeps
+                # compacting cannot drive a tight list loop.
+                self._stopped.wait(self.backoff.next_delay())
                 log.info(
                     "%s: resourceVersion %s expired; listing again",
                     self.resource.plural,

@@ -26,7 +26,7 @@ from typing import Protocol
 from nginx_ingress.nginx import tree as trees
 from nginx_ingress.nginx.check import CheckResult, crossplane_test, nginx_test
 from nginx_ingress.nginx.confirm import wait_for_version
-from nginx_ingress.nginx.process import NginxCommand, NginxProcess, wait_for
+from nginx_ingress.nginx.process import NginxCommand, NginxProcess, NginxProcessError, wait_for
 from nginx_ingress.nginx.tree import Tree
 
 log = logging.getLogger("nginx_ingress.nginx")
@@ -80,6 +80,13 @@ class ApplyResult:
     """Seconds spent in each phase (stage, test, swap, reload, confirm)."""
 
 
+@dataclass(frozen=True, slots=True)
+class _LoadOutcome:
+    error: str | None = None
+    master_refused: bool = False
+    """The master logged `[emerg]` and kept its old configuration: no reload is needed to undo."""
+
+
 class NginxManager:
     def __init__(
         self,
@@ -93,12 +100,15 @@ class NginxManager:
         self._version_file = version_file
         self._observer = observer
         self._on_nginx_exit = on_nginx_exit
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # one apply at a time
+        self._process_lock = threading.Lock()  # starting NGINX versus stopping it
         self._live: dict[str, str] = {}
         self._last_request: dict[str, str] | None = None
-        self._version = 0
+        self._attempt = 0  # every apply and restore gets a new version number
+        self._version = 0  # the last one NGINX confirmed
         self._ready = threading.Event()
-        self._reload_failed = threading.Event()
+        self._stopping = threading.Event()
+        self._give_up = threading.Event()  # ends a confirmation wait: [emerg], exit or stop
         self._last_error: str | None = None
         self._process: NginxProcess | None = None
 
@@ -119,6 +129,8 @@ class NginxManager:
         """Apply `tree`; raises `ApplyError` when nothing of it could be applied."""
         trees.check_paths(tree)
         with self._lock:
+            if self._stopping.is_set():
+                raise ApplyError("the controller is stopping")
             if self._last_request == tree:
                 return ApplyResult(self._version, changed=False, reloaded=False)
             try:
@@ -127,12 +139,20 @@ class NginxManager:
                 if self._observer is not None and not self._settings.render_only:
                     self._observer.reload_failed()
                 raise
-            self._last_request = dict(tree)
+            # Only a tree applied whole is remembered: a held-back file is checked again
+            # next time, as what NGINX refused (a name that did not resolve yet) may pass.
+            self._last_request = None if result.held_back else dict(tree)
             return result
 
     def stop(self) -> int | None:
-        """Stop NGINX gracefully (SIGQUIT, then SIGKILL after the stop timeout)."""
-        with self._lock:
+        """Stop NGINX gracefully (SIGQUIT, then SIGKILL after the stop timeout).
+
+        Does not wait for an apply in progress: that apply stops waiting for NGINX at
+        once, and no apply starts NGINX after this.
+        """
+        with self._process_lock:
+            self._stopping.set()
+            self._give_up.set()
             process = self._process
         return process.stop(self._settings.stop_timeout) if process else None
 
@@ -141,12 +161,14 @@ class NginxManager:
     def _apply(self, desired: dict[str, str], reason: str) -> ApplyResult:
         settings, conf_dir = self._settings, self._settings.conf_dir
         phases: dict[str, float] = {}
-        version = self._version + 1
+        self._attempt += 1
+        version = self._attempt
         version_path, version_text = self._version_file(version)
         candidate = {**desired, version_path: version_text}
-        stale = trees.stale_files(conf_dir, candidate) if not self._ready.is_set() else []
 
         candidate, held_back, staging = self._stage_and_check(candidate, version_path, phases)
+        # Files left by an earlier run, measured against what will really go live.
+        stale = trees.stale_files(conf_dir, candidate) if not self._ready.is_set() else []
         visible = set(candidate) - {version_path}
         unchanged = all(self._live.get(p) == candidate[p] for p in visible) and visible == (
             set(self._live) - {version_path}
@@ -157,17 +179,21 @@ class NginxManager:
 
         clock = time.perf_counter()
         previous = self._live
-        trees.swap(conf_dir, staging, previous, candidate, stale)
+        try:
+            trees.swap(conf_dir, staging, previous, candidate, stale)
+        except OSError as error:
+            self._put_back(previous, candidate)
+            raise ApplyError(f"cannot write the configuration: {error}") from error
         phases["swap"] = time.perf_counter() - clock
         if settings.render_only:
             self._commit(candidate, version)
             return ApplyResult(version, True, False, held_back, phases)
 
         clock = time.perf_counter()
-        error = self._load(version, phases)
-        if error is not None:
-            self._restore(previous, candidate)
-            raise ApplyError(f"NGINX did not load the new configuration: {error}")
+        outcome = self._load(version, phases)
+        if outcome.error is not None:
+            self._restore(previous, candidate, reload=not outcome.master_refused)
+            raise ApplyError(f"NGINX did not load the new configuration: {outcome.error}")
         self._commit(candidate, version)
         if self._observer is not None:
             self._observer.reload_succeeded(reason, time.perf_counter() - clock)
@@ -185,7 +211,11 @@ class NginxManager:
         conf_dir, held_back = self._settings.conf_dir, dict[str, str]()
         for _attempt in range(len(candidate) + 1):
             clock = time.perf_counter()
-            staging = trees.stage(conf_dir, self._live, candidate)
+            try:
+                staging = trees.stage(conf_dir, self._live, candidate)
+            except OSError as error:
+                trees.discard(conf_dir)
+                raise ApplyError(f"cannot stage the configuration: {error}") from error
             phases["stage"] = phases.get("stage", 0.0) + time.perf_counter() - clock
             clock = time.perf_counter()
             result = self._check(staging / MAIN_FILE)
@@ -217,66 +247,116 @@ class NginxManager:
         command = NginxCommand(self._settings.binary, self._settings.run_dir, main)
         return nginx_test(command, self._settings.test_timeout)
 
-    def _load(self, version: int, phases: dict[str, float]) -> str | None:
-        """Start NGINX or reload it, then wait for the version; the reason it failed, or None."""
+    def _load(self, version: int, phases: dict[str, float]) -> _LoadOutcome:
+        """Start NGINX or reload it, then wait until it serves `version`."""
         settings = self._settings
-        self._reload_failed.clear()
+        self._give_up.clear()
+        self._last_error = None
         clock = time.perf_counter()
         old_workers: set[int] = set()
-        if self._process is None:
-            self._process = NginxProcess(
-                NginxCommand(settings.binary, settings.run_dir, settings.conf_dir / MAIN_FILE),
-                on_exit=self._nginx_exited,
-                on_error_line=self._nginx_error,
-            )
-            self._process.start()
-        elif self._process.running:
-            old_workers = self._process.worker_pids()
-            self._process.reload()
-        else:
-            return "NGINX is not running (it exited; the controller must restart)"
+        with self._process_lock:
+            if self._stopping.is_set():
+                return _LoadOutcome("the controller is stopping")
+            process = self._process
+            if process is None:
+                process = NginxProcess(
+                    NginxCommand(settings.binary, settings.run_dir, settings.conf_dir / MAIN_FILE),
+                    on_exit=self._nginx_exited,
+                    on_error_line=self._nginx_error,
+                )
+                try:
+                    process.start()
+                except NginxProcessError as error:
+                    # Nothing in this process will make NGINX startable: the same as its death.
+                    self._nginx_exited(-1)
+                    return _LoadOutcome(str(error))
+                self._process = process
+            elif not process.running:
+                return _LoadOutcome("NGINX is not running (it exited; the controller must restart)")
+            else:
+                old_workers = process.worker_pids()
+                try:
+                    process.reload()
+                except NginxProcessError as error:
+                    return _LoadOutcome(str(error))
         phases["reload"] = time.perf_counter() - clock
         clock = time.perf_counter()
         deadline = time.monotonic() + settings.reload_timeout
         confirmed = wait_for_version(
-            settings.version_socket, version, settings.reload_timeout, self._reload_failed
-        ) and self._old_workers_stopped_accepting(old_workers, deadline)
+            settings.version_socket, version, settings.reload_timeout, self._give_up
+        ) and self._old_workers_stopped_accepting(process, old_workers, deadline)
         phases["confirm"] = time.perf_counter() - clock
         if confirmed:
-            return None
-        if self._reload_failed.is_set():
-            return self._last_error or "NGINX reported an error"
-        return f"new workers did not answer version {version} within {settings.reload_timeout:g}s"
+            return _LoadOutcome()
+        if self._stopping.is_set():
+            return _LoadOutcome("the controller is stopping")
+        if self._last_error is not None:
+            return _LoadOutcome(self._last_error, master_refused=True)
+        if self._give_up.is_set():
+            return _LoadOutcome("NGINX exited")
+        return _LoadOutcome(
+            f"new workers did not answer version {version} within {settings.reload_timeout:g}s"
+        )
 
-    def _old_workers_stopped_accepting(self, old_workers: set[int], deadline: float) -> bool:
+    def _old_workers_stopped_accepting(
+        self, process: NginxProcess, old_workers: set[int], deadline: float
+    ) -> bool:
         """New workers answering is not enough: until every old worker has closed its
         listeners, a new connection may still land on the old configuration."""
-        process = self._process
-        if not old_workers or process is None:
+        if not old_workers:
             return True
         return wait_for(
             lambda: not (old_workers & process.worker_pids()),
             max(0.0, deadline - time.monotonic()),
+            give_up=self._give_up,
         )
 
-    def _restore(self, previous: dict[str, str], candidate: dict[str, str]) -> None:
-        """Put the previous tree back and make NGINX run it again.
+    def _restore(
+        self, previous: dict[str, str], candidate: dict[str, str], *, reload: bool
+    ) -> None:
+        """Put the previous tree back, and make NGINX run it again unless it never left it.
 
         With no previous tree (NGINX failed to start) the checked files stay: they
-        passed `nginx -t`, and there is nothing better to show.
+        passed `nginx -t`, and there is nothing better to show. When the master refused
+        the new configuration it still runs the previous one: only the files go back.
         """
         if not previous:
             return
-        trees.write_tree(self._settings.conf_dir, previous, candidate)
         process = self._process
-        if process is None or not process.running:
+        if not reload or process is None or not process.running or self._stopping.is_set():
+            self._put_back(previous, candidate)
             return
-        self._reload_failed.clear()
-        process.reload()
-        if not wait_for_version(
-            self._settings.version_socket, self._version, self._settings.reload_timeout
-        ):
-            log.error("NGINX did not confirm the restored configuration %d", self._version)
+        # A fresh version number, so that the old workers cannot confirm the restore.
+        self._attempt += 1
+        version_path, version_text = self._version_file(self._attempt)
+        restored = {**previous, version_path: version_text}
+        self._put_back(restored, candidate)
+        self._give_up.clear()
+        old_workers = process.worker_pids()
+        try:
+            process.reload()
+        except NginxProcessError:
+            return
+        deadline = time.monotonic() + self._settings.reload_timeout
+        if wait_for_version(
+            self._settings.version_socket,
+            self._attempt,
+            self._settings.reload_timeout,
+            self._give_up,
+        ) and self._old_workers_stopped_accepting(process, old_workers, deadline):
+            self._version = self._attempt
+        else:
+            log.error("NGINX did not confirm the restored configuration %d", self._attempt)
+
+    def _put_back(self, tree: dict[str, str], written: dict[str, str]) -> None:
+        """Write `tree` over `written` and remember it as live; a failure is logged, since the
+        caller is already reporting the error that brought us here."""
+        try:
+            trees.write_tree(self._settings.conf_dir, tree, written)
+            self._live = tree
+        except OSError as error:
+            log.error("could not restore the previous configuration files: %s", error)
+            self._live = {}  # unknown: the next apply writes every file
 
     def _commit(self, tree: dict[str, str], version: int) -> None:
         self._live = tree
@@ -286,10 +366,10 @@ class NginxManager:
     def _nginx_error(self, line: str) -> None:
         if "[emerg]" in line:
             self._last_error = line.split(": ", 1)[-1]
-            self._reload_failed.set()
+            self._give_up.set()
 
     def _nginx_exited(self, code: int) -> None:
-        self._reload_failed.set()
+        self._give_up.set()
         if self._on_nginx_exit is not None:
             self._on_nginx_exit(code)
 

@@ -192,12 +192,19 @@ class NginxProcess:
                 self._on_exit(code)
 
 
-def wait_for(predicate: Callable[[], bool], timeout: float, interval: float = 0.025) -> bool:
-    """Poll `predicate` until it holds or `timeout` passes."""
+def wait_for(
+    predicate: Callable[[], bool],
+    timeout: float,
+    interval: float = 0.025,
+    *,
+    give_up: threading.Event | None = None,
+) -> bool:
+    """Poll `predicate` until it holds; False after `timeout`, or at once when `give_up` is set."""
     deadline = time.monotonic() + timeout
+    stop = give_up or threading.Event()
     while True:
         if predicate():
             return True
-        if time.monotonic() >= deadline:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or stop.wait(min(interval, remaining)):
             return False
-        time.sleep(interval)
