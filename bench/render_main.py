@@ -22,7 +22,7 @@ from pathlib import Path, PurePosixPath
 
 from nginx_ingress.build import build_configuration
 from nginx_ingress.configmap import parse_configmap
-from nginx_ingress.offline import write_tree
+from nginx_ingress.nginx.tree import write_whole
 from nginx_ingress.render import render_configuration
 from nginx_ingress.settings import Settings
 
@@ -131,7 +131,7 @@ def nginx_t_seconds(data: Mapping[str, str], runs: int) -> float:
         result = parse_configmap(oss_data, oss)
         assert not result.problems, result.problems
         configuration = build_configuration(result.config, oss, zone_sync_service_ready=False)
-        write_tree(root / "conf", render_configuration(configuration))
+        write_whole(root / "conf", render_configuration(configuration))
         command = [nginx, "-t", "-q", "-p", f"{root}/run/", "-c", f"{root}/conf/nginx.conf"]
         subprocess.run(command, check=True, capture_output=True)
         return median_seconds(

@@ -20,7 +20,7 @@ import crossplane
 
 from nginx_ingress.build import build_configuration
 from nginx_ingress.configmap import ParseResult, parse_configmap
-from nginx_ingress.offline import write_tree
+from nginx_ingress.nginx.tree import write_whole
 from nginx_ingress.render import render_configuration
 from nginx_ingress.settings import Settings
 
@@ -103,7 +103,7 @@ def sandbox(base: Settings) -> Iterator[tuple[Path, Settings]]:
 
 def write(root: Path, files: Mapping[str, str]) -> Path:
     """Write a rendered tree into `root/conf`; returns the path of nginx.conf."""
-    write_tree(root / "conf", files)
+    write_whole(root / "conf", files)
     return root / "conf" / "nginx.conf"
 
 

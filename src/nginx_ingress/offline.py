@@ -13,9 +13,7 @@ it could not.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -23,12 +21,12 @@ from nginx_ingress.build import build_configuration
 from nginx_ingress.cliflags import flag_names
 from nginx_ingress.configmap import ParseResult, Problem, parse_configmap
 from nginx_ingress.manifests import Manifest, ManifestError, load_file, load_paths
+from nginx_ingress.nginx.tree import write_whole
 from nginx_ingress.render import render_configuration
 from nginx_ingress.settings import Settings, SettingsError
 from nginx_ingress.settingsargs import add_settings_arguments, settings_from_arguments
 
 EXIT_CLEAN, EXIT_PROBLEMS, EXIT_UNREADABLE = 0, 1, 2
-OWNED_DIRECTORIES = ("conf.d", "stream-conf.d")
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -118,7 +116,7 @@ def run_render(args: argparse.Namespace) -> int:
         build_configuration(result.config, settings, zone_sync_service_ready=True)
     )
     try:
-        write_tree(args.output, files)
+        write_whole(args.output, files)
     except OSError as error:
         print(f"error: cannot write {args.output}: {error}", file=sys.stderr)
         return EXIT_UNREADABLE
@@ -150,29 +148,3 @@ def _choose_configmap(manifests: list[Manifest], wanted: str | None) -> Manifest
             f"the file holds {len(configmaps)} ConfigMaps; name one with -nginx-configmaps NS/NAME"
         )
     return configmaps[0]
-
-
-def write_tree(directory: Path, files: Mapping[str, str]) -> None:
-    """Write `files` under `directory`; stale `.conf` files in the directories we own go.
-
-    Each file is written to a temporary name and renamed, so a reader never sees
-    half a file.
-    """
-    for owned in OWNED_DIRECTORIES:
-        (directory / owned).mkdir(parents=True, exist_ok=True)
-    for relative, text in files.items():
-        target = directory / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        descriptor, temporary = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
-        try:
-            with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
-                stream.write(text)
-            os.replace(temporary, target)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
-    wanted = {directory / relative for relative in files}
-    for owned in OWNED_DIRECTORIES:
-        for stale in (directory / owned).glob("*.conf"):
-            if stale not in wanted:
-                stale.unlink()

@@ -198,14 +198,28 @@ def test_render_zone_sync_for_plus(tmp_path: Path) -> None:
 
 
 def test_render_removes_stale_files_it_owns(tmp_path: Path) -> None:
-    (tmp_path / "out" / "conf.d").mkdir(parents=True)
-    (tmp_path / "out" / "conf.d" / "default-old-ingress.conf").write_text("server {}")
-    (tmp_path / "out" / "conf.d" / "notes.txt").write_text("kept")
+    """conf.d/, stream-conf.d/ and secrets/ are the controller's, as in a cluster; the rest
+    of the output directory is the user's."""
+    for owned in ("conf.d", "stream-conf.d", "secrets"):
+        (tmp_path / "out" / owned).mkdir(parents=True)
+        (tmp_path / "out" / owned / "default-old-ingress.conf").write_text("server {}")
+    (tmp_path / "out" / "secrets" / "default-old-tls").write_text("key")
+    (tmp_path / "out" / "mime.types").write_text("types {}")
     assert _render(tmp_path, write(tmp_path, "cm.yaml", CLEAN)).returncode == 0
     assert sorted(p.name for p in (tmp_path / "out" / "conf.d").iterdir()) == [
-        "_default-server.conf",
-        "notes.txt",
+        "_default-server.conf"
     ]
+    assert not any((tmp_path / "out" / "stream-conf.d").iterdir())
+    assert not any((tmp_path / "out" / "secrets").iterdir())
+    assert (tmp_path / "out" / "mime.types").read_text() == "types {}"
+
+
+def test_render_reports_an_output_it_cannot_write(tmp_path: Path) -> None:
+    (tmp_path / "out").write_text("a file where the directory should be")
+    completed = _render(tmp_path, write(tmp_path, "cm.yaml", CLEAN))
+    assert completed.returncode == 2
+    assert completed.stderr.startswith(f"error: cannot write {tmp_path / 'out'}")
+    assert "Traceback" not in completed.stderr
 
 
 def test_render_refuses_impossible_settings(tmp_path: Path) -> None:

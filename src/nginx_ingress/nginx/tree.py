@@ -93,6 +93,18 @@ def write_tree(live_dir: Path, tree: Tree, previous: Tree) -> None:
         (live_dir / relative).unlink(missing_ok=True)
 
 
+def write_whole(directory: Path, tree: Tree) -> None:
+    """Write every file of `tree` into `directory`, which may hold an older tree, without
+    staging or checking (the offline `render` command): each file atomically, the
+    directories we own created, and their stale files removed."""
+    check_paths(tree)
+    for owned in OWNED_DIRECTORIES:
+        (directory / owned).mkdir(parents=True, exist_ok=True)
+    write_tree(directory, tree, {})
+    for relative in stale_files(directory, tree):
+        (directory / relative).unlink()
+
+
 def stale_files(live_dir: Path, desired: Tree) -> list[str]:
     """Files in the directories we own that the tree does not hold (left by an earlier run)."""
     stale = []
