@@ -26,10 +26,9 @@ from pathlib import Path, PurePosixPath
 
 from nginx_ingress.build import build_configuration
 from nginx_ingress.configmap import parse_configmap
-from nginx_ingress.model import ConfigVersion
 from nginx_ingress.nginx.manager import ManagerSettings, NginxManager
 from nginx_ingress.nginx.process import NginxProcess, wait_for
-from nginx_ingress.render import CONFIG_VERSION_FILE, render_config_version, render_configuration
+from nginx_ingress.render import config_version_files, render_configuration
 from nginx_ingress.settings import Listeners, Settings
 
 STREAM_MODULE = Path("/usr/lib/nginx/modules/ngx_stream_module.so")
@@ -82,10 +81,7 @@ def bench(size: int, runs: int, nginx: str) -> None:
                 binary=nginx,
                 reload_timeout=120,
             ),
-            lambda v: (
-                CONFIG_VERSION_FILE,
-                render_config_version(ConfigVersion(v, settings.config_version_socket)),
-            ),
+            config_version_files(settings.config_version_socket),
         )
         try:
             start = time.perf_counter()

@@ -19,9 +19,8 @@ from pathlib import Path, PurePosixPath
 
 from nginx_ingress.build import build_configuration
 from nginx_ingress.configmap import parse_configmap
-from nginx_ingress.model import ConfigVersion
 from nginx_ingress.nginx.manager import ManagerSettings, NginxManager, ReloadObserver
-from nginx_ingress.render import CONFIG_VERSION_FILE, render_config_version, render_configuration
+from nginx_ingress.render import config_version_files, render_configuration
 from nginx_ingress.settings import Listeners, Settings
 
 from nginx_check import DEBIAN_STREAM_MODULE, nginx_binary
@@ -55,9 +54,7 @@ class Sandbox:
         return {**render_configuration(configuration), **(extra or {})}
 
     def version_file(self, version: int) -> tuple[str, str]:
-        return CONFIG_VERSION_FILE, render_config_version(
-            ConfigVersion(version, self.settings.config_version_socket)
-        )
+        return config_version_files(self.settings.config_version_socket)(version)
 
     def manager(self, observer: ReloadObserver | None = None, **changes: object) -> NginxManager:
         settings = dataclasses.replace(self.manager_settings, **changes)  # type: ignore[arg-type]

@@ -25,11 +25,10 @@ from nginx_ingress.controller.loop import Controller, ControllerSettings
 from nginx_ingress.kube.client import KubeConfigError, connect
 from nginx_ingress.kube.events import EventRecorder
 from nginx_ingress.logs import FORMATS, LEVELS, configure
-from nginx_ingress.model import ConfigVersion
 from nginx_ingress.nginx.manager import ManagerSettings, NginxManager
 from nginx_ingress.observe.metrics import Metrics
 from nginx_ingress.observe.servers import Listener, metrics_listener, readiness_listener
-from nginx_ingress.render import CONFIG_VERSION_FILE, render_config_version
+from nginx_ingress.render import config_version_files
 from nginx_ingress.settings import SettingsError, check_namespace
 from nginx_ingress.settingsargs import add_settings_arguments, settings_from_arguments
 
@@ -200,10 +199,7 @@ def run_controller(args: argparse.Namespace) -> int:
             reload_timeout=args.nginx_reload_timeout / 1000,
             render_only=args.render_only,
         ),
-        lambda version: (
-            CONFIG_VERSION_FILE,
-            render_config_version(ConfigVersion(version, settings.config_version_socket)),
-        ),
+        config_version_files(settings.config_version_socket),
         observer=metrics,
         on_nginx_exit=on_nginx_exit,
     )

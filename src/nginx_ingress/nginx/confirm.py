@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import socket
 import threading
-import time
 from pathlib import Path
+
+from nginx_ingress.nginx.process import wait_for
 
 
 def config_version(path: Path, timeout: float = 1.0) -> int | None:
@@ -40,14 +41,4 @@ def wait_for_version(
     path: Path, version: int, timeout: float, give_up: threading.Event | None = None
 ) -> bool:
     """Poll every 25 ms until NGINX answers `version`; False after `timeout` or `give_up`."""
-    deadline = time.monotonic() + timeout
-    while True:
-        if config_version(path) == version:
-            return True
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            return False
-        if give_up is not None and give_up.wait(min(0.025, remaining)):
-            return False
-        if give_up is None:
-            time.sleep(min(0.025, remaining))
+    return wait_for(lambda: config_version(path) == version, timeout, give_up=give_up)

@@ -3,8 +3,15 @@
 from nginx_ingress.render.escape import UnsafeValue
 from nginx_ingress.render.files import (
     CONFIG_VERSION_FILE,
+    config_version_files,
     render_config_version,
     render_configuration,
 )
 
-__all__ = ["CONFIG_VERSION_FILE", "UnsafeValue", "render_config_version", "render_configuration"]
+__all__ = [
+    "CONFIG_VERSION_FILE",
+    "UnsafeValue",
+    "config_version_files",
+    "render_config_version",
+    "render_configuration",
+]

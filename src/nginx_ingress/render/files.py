@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
+from pathlib import PurePosixPath
 
 import jinja2
 
@@ -50,3 +52,11 @@ def render_configuration(configuration: Configuration) -> dict[str, str]:
 def render_config_version(version: ConfigVersion) -> str:
     """The config-version server alone: the NGINX manager rewrites it on every apply."""
     return environment().get_template("config-version.conf.j2").render(version=version)
+
+
+def config_version_files(socket: PurePosixPath) -> Callable[[int], tuple[str, str]]:
+    """What the NGINX manager calls for each new version: (relative path, text)."""
+    return lambda version: (
+        CONFIG_VERSION_FILE,
+        render_config_version(ConfigVersion(version, socket)),
+    )
