@@ -19,9 +19,8 @@ DEFAULT_CLUSTER_DOMAIN = "cluster.local"
 
 # RFC 1035 label as Kubernetes checks Service names: lower case, starts with a letter.
 _DNS1035_LABEL = re.compile(r"[a-z]([-a-z0-9]{0,61}[a-z0-9])?", re.ASCII)
-# RFC 1123 label as Kubernetes checks namespace names.
+# RFC 1123 label as Kubernetes checks namespace names (and each label of a domain).
 _DNS1123_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?", re.ASCII)
-_DNS1123_SUBDOMAIN_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?", re.ASCII)
 # Paths end up as bare NGINX tokens: keep them to characters that need no quoting.
 _SAFE_PATH = re.compile(r"/[A-Za-z0-9._/+@%=,:-]*", re.ASCII)
 
@@ -143,7 +142,7 @@ def check_namespace(namespace: str) -> None:
 
 def check_cluster_domain(domain: str) -> None:
     labels = domain.split(".")
-    if len(domain) > 253 or not all(_DNS1123_SUBDOMAIN_LABEL.fullmatch(x) for x in labels):
+    if len(domain) > 253 or not all(_DNS1123_LABEL.fullmatch(x) for x in labels):
         raise SettingsError(
             f"-cluster-domain: {domain!r} is not a DNS domain (lower-case labels of "
             "letters, digits and '-', separated by dots)"

@@ -185,10 +185,9 @@ class Controller:
         return outcome.state is ServiceState.FAILED or error is not None or held_back
 
     def _configmap(self) -> Object | None:
-        if self._configmap_reflector is None or self._config.configmap is None:
+        if self._configmap_reflector is None:
             return None
-        namespace, name = self._config.configmap
-        return self._configmap_reflector.get(f"{namespace}/{name}")
+        return self._configmap_reflector.get("/".join(self._config.configmap or ()))
 
     def _apply(self, result: ParseResult, *, zone_sync_ready: bool) -> tuple[str | None, bool]:
         """Render and apply; (the error that stopped it, whether files were held back)."""

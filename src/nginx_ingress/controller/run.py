@@ -123,12 +123,12 @@ def parse_selector(text: str) -> dict[str, str]:
 
 
 def parse_configmap_name(text: str) -> tuple[str, str]:
-    namespace, slash, name = text.partition("/")
+    namespace, _, name = text.partition("/")
     try:
         check_namespace(namespace)
     except SettingsError:
-        slash = ""
-    if not slash or len(name) > 253 or not _OBJECT_NAME.fullmatch(name):
+        name = ""  # reported below, with the same message as a bad name
+    if len(name) > 253 or not _OBJECT_NAME.fullmatch(name):
         raise UsageError(f"-nginx-configmaps: {text!r} must be NAMESPACE/NAME")
     return namespace, name
 

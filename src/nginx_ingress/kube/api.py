@@ -230,9 +230,9 @@ class KubeApi:
         uid: str | None = None,
     ) -> None:
         """Delete; with `uid`, only that very object (a precondition, not a race)."""
-        body = {"apiVersion": "v1", "kind": "DeleteOptions"}
+        body: Object = {"apiVersion": "v1", "kind": "DeleteOptions"}
         if uid is not None:
-            body["preconditions"] = {"uid": uid}  # type: ignore[assignment]
+            body["preconditions"] = {"uid": uid}
         self._json("DELETE", resource.path(namespace, name), body=body)
 
     def watch(
