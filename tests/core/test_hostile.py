@@ -101,8 +101,9 @@ def test_hostile_output_parses_to_the_baseline_directives(category: str) -> None
                 got = shape(parse(write(root / "hostile", hostile.files)))
                 want = shape(parse(write(root / "default", default.files)))
                 assert got == want, (base, key)
-                names = {name for (*_, name) in got}
-                assert "load_module" not in names or sandboxed.load_modules
+                # Exactly our own modules and includes: config-version.conf, conf.d, stream-conf.d.
+                assert got[("load_module",)] == len(sandboxed.load_modules)
+                assert sum(n for (*_, name), n in got.items() if name == "include") == 3
 
 
 def test_show_is_safe_for_every_hostile_value() -> None:
