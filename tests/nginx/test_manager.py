@@ -378,3 +378,27 @@ def test_a_refused_reload_starts_no_new_worker_generation(
     failed_attempt = 2
     result = manager.apply(box.tree(extra={"conf.d/ok.conf": "# fine\n"}))
     assert result.version > failed_attempt  # a failed attempt's number is never reused
+
+
+def test_a_disk_error_while_swapping_puts_the_previous_files_back(
+    running: tuple[Sandbox, NginxManager, Reloads],
+) -> None:
+    """A file where the tree needs a directory makes the swap fail half-way: the files already
+    swapped go back to their last good version and NGINX keeps serving it."""
+    box, manager, reloads = running
+    port = box.settings.listeners.http
+    manager.apply(box.tree(extra={"conf.d/a.conf": app_server("a.example", port, "a1")}))
+    live = {p: p.read_bytes() for p in box.conf_dir.rglob("*") if p.is_file()}
+    (box.conf_dir / "conf.d/blocker").write_text("not a directory")
+    tree = box.tree(
+        extra={
+            "conf.d/a.conf": app_server("a.example", port, "a2"),  # swapped first, then undone
+            "conf.d/blocker/b.conf": "# cannot be written\n",
+        }
+    )
+    with pytest.raises(ApplyError, match="cannot write the configuration"):
+        manager.apply(tree)
+    (box.conf_dir / "conf.d/blocker").unlink()
+    assert {p: p.read_bytes() for p in box.conf_dir.rglob("*") if p.is_file()} == live
+    assert box.get(host="a.example") == (200, "a1\n")
+    assert manager.version == 1 and reloads.failed == 1

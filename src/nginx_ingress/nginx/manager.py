@@ -183,6 +183,7 @@ class NginxManager:
             trees.swap(conf_dir, staging, previous, candidate, stale)
         except OSError as error:
             self._put_back(previous, candidate)
+            trees.discard(conf_dir)
             raise ApplyError(f"cannot write the configuration: {error}") from error
         phases["swap"] = time.perf_counter() - clock
         if settings.render_only:

@@ -10,6 +10,7 @@ Only then are the changed files renamed into place and the removed ones deleted.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from collections.abc import Iterable, Mapping
@@ -73,7 +74,7 @@ def swap(
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(staging / relative, target)
     for relative in {*live, *stale} - set(desired):
-        (live_dir / relative).unlink(missing_ok=True)
+        _remove(live_dir / relative)
     shutil.rmtree(staging, ignore_errors=True)
 
 
@@ -90,7 +91,13 @@ def write_tree(live_dir: Path, tree: Tree, previous: Tree) -> None:
         write_file(temporary, tree[relative], secret=_is_secret(relative))
         os.replace(temporary, target)
     for relative in set(previous) - set(tree):
-        (live_dir / relative).unlink(missing_ok=True)
+        _remove(live_dir / relative)
+
+
+def _remove(path: Path) -> None:
+    """Delete a file that may never have been written (its directory may not even be one)."""
+    with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+        path.unlink()
 
 
 def write_whole(directory: Path, tree: Tree) -> None:
