@@ -9,10 +9,10 @@ STREAM_MODULE ?= /usr/lib/nginx/modules/ngx_stream_module.so
 
 .PHONY: test lint typecheck unit run bench system-deps clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml devtools/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q -e '.[test]' -e devtools
 	touch $@
 
 system-deps:

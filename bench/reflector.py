@@ -110,7 +110,7 @@ def endpoint_slice(n: int, part: int) -> dict[str, Any]:
 
 def serve(size: int, connection: multiprocessing.connection.Connection) -> None:
     """The API server process: seed, report the port, apply commands until told to stop."""
-    from nginx_ingress.devcluster import DevCluster  # noqa: PLC0415
+    from nginx_ingress_dev.devcluster import DevCluster  # noqa: PLC0415
 
     cluster = DevCluster(bookmark_interval=60, watch_queue_size=100_000).start()
     namespaces = [

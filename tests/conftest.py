@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 # The local Kubernetes API server's fixtures (dev_cluster, dev_cluster_factory, kube_client).
-pytest_plugins = ["nginx_ingress.devcluster.pytest_plugin"]
+pytest_plugins = ["nginx_ingress_dev.devcluster.pytest_plugin"]
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nginx_ingress.devcluster import DevCluster
+from nginx_ingress_dev.devcluster import DevCluster
 
 from nginx_check import DEBIAN_STREAM_MODULE, nginx_binary
 from nginx_sandbox import free_port

@@ -10,8 +10,8 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from nginx_ingress.devcluster import DevCluster, RbacAuthorizer, RequestRecord
 from nginx_ingress.nginx.confirm import config_version
+from nginx_ingress_dev.devcluster import DevCluster, RbacAuthorizer, RequestRecord
 
 from controller_harness import (
     COMMAND,

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from nginx_ingress.devcluster import DevCluster
+from nginx_ingress_dev.devcluster import DevCluster
 
 from controller_harness import (
     CONFIGMAP,

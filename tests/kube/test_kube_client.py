@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from nginx_ingress.devcluster import DevCluster, TlsConfig, service_account_user
-from nginx_ingress.devcluster.pytest_plugin import Certificates
 from nginx_ingress.kube.api import CONFIGMAPS, KubeUnavailable
 from nginx_ingress.kube.client import KubeConfigError, connect
+from nginx_ingress_dev.devcluster import DevCluster, TlsConfig, service_account_user
+from nginx_ingress_dev.devcluster.pytest_plugin import Certificates
 
 
 def test_in_cluster_with_a_service_account(

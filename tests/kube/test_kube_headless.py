@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from nginx_ingress.devcluster import DevCluster, RbacAuthorizer
-from nginx_ingress.devcluster.pytest_plugin import api_client_for
 from nginx_ingress.kube.api import PODS, SERVICES, KubeApi, NotFound
 from nginx_ingress.kube.events import WARNING, EventRecorder, ObjectReference
 from nginx_ingress.kube.headless import DesiredService, HeadlessService, ServiceState, drift
 from nginx_ingress.kube.workload import Workload, find_workload, selector_for
+from nginx_ingress_dev.devcluster import DevCluster, RbacAuthorizer
+from nginx_ingress_dev.devcluster.pytest_plugin import api_client_for
 
 NS = "nginx-ingress"
 NAME = "nginx-ingress-headless"

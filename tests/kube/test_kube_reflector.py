@@ -8,10 +8,10 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from nginx_ingress.devcluster import DevCluster
-from nginx_ingress.devcluster.pytest_plugin import api_client_for
 from nginx_ingress.kube.api import CONFIGMAPS, SERVICES, KubeApi
 from nginx_ingress.kube.reflector import Backoff, Reflector, WatchTiming
+from nginx_ingress_dev.devcluster import DevCluster
+from nginx_ingress_dev.devcluster.pytest_plugin import api_client_for
 
 FAST = WatchTiming(
     min_watch=30, max_watch=60, silence=5.0, page_size=50, backoff_initial=0.05, backoff_cap=0.2

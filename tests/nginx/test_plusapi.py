@@ -34,7 +34,7 @@ from nginx_ingress.nginx.plusapi import (
     ZoneSyncStatus,
     ZoneSyncZone,
 )
-from nginx_ingress.nginx.plusapi_stub import (
+from nginx_ingress_dev.plusapi_stub import (
     ERROR_HREF,
     Delay,
     DropConnection,

@@ -8,7 +8,7 @@ import pytest
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from nginx_ingress.devcluster import DevCluster
+from nginx_ingress_dev.devcluster import DevCluster
 
 
 def _owner_reference(owner: Any, kind: str, api_version: str) -> dict[str, Any]:

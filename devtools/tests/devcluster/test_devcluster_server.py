@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from kubernetes import client, dynamic
 
-from nginx_ingress.devcluster import DevCluster
-from nginx_ingress.devcluster.server import RequestHandler
+from nginx_ingress_dev.devcluster import DevCluster
+from nginx_ingress_dev.devcluster.server import RequestHandler
 
 DynamicClient: Any = dynamic.DynamicClient
 

@@ -10,9 +10,9 @@ import pytest
 from kubernetes import client, watch
 from kubernetes.client.exceptions import ApiException
 
-from nginx_ingress.devcluster import DevCluster
-from nginx_ingress.devcluster.hooks import SERVICE_NAME_LABEL
-from nginx_ingress.devcluster.pytest_plugin import status_body
+from nginx_ingress_dev.devcluster import DevCluster
+from nginx_ingress_dev.devcluster.hooks import SERVICE_NAME_LABEL
+from nginx_ingress_dev.devcluster.pytest_plugin import status_body
 
 Watch: Any = watch.Watch
 

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nginx_ingress.devcluster.authn import MASTERS, UserInfo
-from nginx_ingress.devcluster.errors import Forbidden
-from nginx_ingress.devcluster.hooks import load_manifests
+from nginx_ingress_dev.devcluster.authn import MASTERS, UserInfo
+from nginx_ingress_dev.devcluster.errors import Forbidden
+from nginx_ingress_dev.devcluster.hooks import load_manifests
 
 RBAC_API_VERSION = "rbac.authorization.k8s.io/v1"
 

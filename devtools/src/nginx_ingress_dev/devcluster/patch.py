@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from nginx_ingress.devcluster.errors import BadRequest, Invalid
+from nginx_ingress_dev.devcluster.errors import BadRequest, Invalid
 
 JsonValue = Any
 

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from kubernetes.client.exceptions import ApiException
 
-from nginx_ingress.devcluster import DevCluster
-from nginx_ingress.devcluster.pytest_plugin import status_body
+from nginx_ingress_dev.devcluster import DevCluster
+from nginx_ingress_dev.devcluster.pytest_plugin import status_body
 
 
 def _ingress(name: str, host: str = "a.example.com") -> dict[str, object]:

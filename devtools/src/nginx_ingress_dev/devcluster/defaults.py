@@ -12,7 +12,7 @@ import itertools
 import threading
 from typing import Any
 
-from nginx_ingress.devcluster.resources import ResourceType
+from nginx_ingress_dev.devcluster.resources import ResourceType
 
 _SERVICE_NETWORK = ipaddress.IPv4Network("10.96.0.0/12")
 

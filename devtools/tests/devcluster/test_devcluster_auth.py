@@ -13,8 +13,8 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config import incluster_config
 
-from nginx_ingress.devcluster import DevCluster, RbacAuthorizer, TlsConfig, service_account_user
-from nginx_ingress.devcluster.pytest_plugin import api_client_for, status_body
+from nginx_ingress_dev.devcluster import DevCluster, RbacAuthorizer, TlsConfig, service_account_user
+from nginx_ingress_dev.devcluster.pytest_plugin import api_client_for, status_body
 
 InClusterConfigLoader: Any = incluster_config.InClusterConfigLoader
 

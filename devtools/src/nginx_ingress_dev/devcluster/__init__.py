@@ -9,10 +9,10 @@ compact, drop watches, inject faults, publish EndpointSlices). See docs/devclust
         ...
 """
 
-from nginx_ingress.devcluster.authn import UserInfo, read_token_file, service_account_user
-from nginx_ingress.devcluster.authz import RbacAuthorizer
-from nginx_ingress.devcluster.cluster import DevCluster
-from nginx_ingress.devcluster.errors import (
+from nginx_ingress_dev.devcluster.authn import UserInfo, read_token_file, service_account_user
+from nginx_ingress_dev.devcluster.authz import RbacAuthorizer
+from nginx_ingress_dev.devcluster.cluster import DevCluster
+from nginx_ingress_dev.devcluster.errors import (
     AlreadyExists,
     ApiError,
     BadRequest,
@@ -28,9 +28,9 @@ from nginx_ingress.devcluster.errors import (
     Unauthorized,
     UnsupportedMediaType,
 )
-from nginx_ingress.devcluster.hooks import FaultRule, RequestRecord
-from nginx_ingress.devcluster.resources import RESOURCES, ResourceTable, ResourceType
-from nginx_ingress.devcluster.server import TlsConfig
+from nginx_ingress_dev.devcluster.hooks import FaultRule, RequestRecord
+from nginx_ingress_dev.devcluster.resources import RESOURCES, ResourceTable, ResourceType
+from nginx_ingress_dev.devcluster.server import TlsConfig
 
 __all__ = [
     "RESOURCES",

@@ -20,7 +20,7 @@ from typing import Any, Final
 
 import orjson
 
-from nginx_ingress.devcluster.selectors import ObjectFilter
+from nginx_ingress_dev.devcluster.selectors import ObjectFilter
 
 log = logging.getLogger(__name__)
 

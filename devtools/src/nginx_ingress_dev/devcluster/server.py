@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlsplit
 
-from nginx_ingress.devcluster.api import Api, Request, Response, StreamingResponse
-from nginx_ingress.devcluster.errors import BadRequest
+from nginx_ingress_dev.devcluster.api import Api, Request, Response, StreamingResponse
+from nginx_ingress_dev.devcluster.errors import BadRequest
 
 log = logging.getLogger(__name__)
 

@@ -13,10 +13,10 @@ import pytest
 from kubernetes import client, informer, watch
 from kubernetes.client.exceptions import ApiException
 
-from nginx_ingress.devcluster import DevCluster
-from nginx_ingress.devcluster.pytest_plugin import api_client_for, stop_informer
-from nginx_ingress.devcluster.selectors import ObjectFilter, parse_label_selector
-from nginx_ingress.devcluster.watch import translate
+from nginx_ingress_dev.devcluster import DevCluster
+from nginx_ingress_dev.devcluster.pytest_plugin import api_client_for, stop_informer
+from nginx_ingress_dev.devcluster.selectors import ObjectFilter, parse_label_selector
+from nginx_ingress_dev.devcluster.watch import translate
 
 # The client's watch and informer modules carry no type hints.
 Watch: Any = watch.Watch

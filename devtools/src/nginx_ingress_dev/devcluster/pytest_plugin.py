@@ -1,6 +1,6 @@
 """pytest fixtures for the development API server.
 
-Load with `pytest_plugins = ["nginx_ingress.devcluster.pytest_plugin"]` in a top-level
+Load with `pytest_plugins = ["nginx_ingress_dev.devcluster.pytest_plugin"]` in a top-level
 conftest (or import the fixtures into a conftest). Fixtures:
 
 - `dev_cluster`: a fresh server on a free port, for one test.
@@ -28,7 +28,7 @@ import pytest
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from nginx_ingress.devcluster.cluster import DevCluster
+from nginx_ingress_dev.devcluster.cluster import DevCluster
 
 __all__ = [
     "Certificates",

@@ -15,10 +15,10 @@ from typing import Any
 import orjson
 import yaml
 
-from nginx_ingress.devcluster.authn import Authenticator, UserInfo
-from nginx_ingress.devcluster.authz import RbacAuthorizer, RequestAttributes
-from nginx_ingress.devcluster.discovery import build_discovery
-from nginx_ingress.devcluster.errors import (
+from nginx_ingress_dev.devcluster.authn import Authenticator, UserInfo
+from nginx_ingress_dev.devcluster.authz import RbacAuthorizer, RequestAttributes
+from nginx_ingress_dev.devcluster.discovery import build_discovery
+from nginx_ingress_dev.devcluster.errors import (
     ApiError,
     BadRequest,
     InternalError,
@@ -27,16 +27,16 @@ from nginx_ingress.devcluster.errors import (
     UnsupportedMediaType,
     error_for_code,
 )
-from nginx_ingress.devcluster.hooks import FaultInjector, RequestLog, RequestRecord
-from nginx_ingress.devcluster.patch import json_patch, merge_patch, strategic_merge
-from nginx_ingress.devcluster.resources import ResourceType
-from nginx_ingress.devcluster.selectors import (
+from nginx_ingress_dev.devcluster.hooks import FaultInjector, RequestLog, RequestRecord
+from nginx_ingress_dev.devcluster.patch import json_patch, merge_patch, strategic_merge
+from nginx_ingress_dev.devcluster.resources import ResourceType
+from nginx_ingress_dev.devcluster.selectors import (
     ObjectFilter,
     parse_field_selector,
     parse_label_selector,
 )
-from nginx_ingress.devcluster.store import Store, WatchStart
-from nginx_ingress.devcluster.watch import ADDED, StoredObject, bookmark, error_event, translate
+from nginx_ingress_dev.devcluster.store import Store, WatchStart
+from nginx_ingress_dev.devcluster.watch import ADDED, StoredObject, bookmark, error_event, translate
 
 log = logging.getLogger(__name__)
 

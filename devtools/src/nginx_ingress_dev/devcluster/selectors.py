@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from nginx_ingress.devcluster.errors import BadRequest
-from nginx_ingress.devcluster.resources import ResourceType
+from nginx_ingress_dev.devcluster.errors import BadRequest
+from nginx_ingress_dev.devcluster.resources import ResourceType
 
 _KEY = r"[A-Za-z0-9](?:[-A-Za-z0-9_./]{0,315}[A-Za-z0-9])?"
 _VALUE = r"(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?"

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from kubernetes.client.exceptions import ApiException
 
-from nginx_ingress.devcluster import BadRequest, DevCluster, Invalid
-from nginx_ingress.devcluster.patch import json_patch, merge_patch, strategic_merge
+from nginx_ingress_dev.devcluster import BadRequest, DevCluster, Invalid
+from nginx_ingress_dev.devcluster.patch import json_patch, merge_patch, strategic_merge
 
 
 def test_merge_patch_follows_rfc_7386() -> None:

@@ -7,10 +7,10 @@ from typing import Any
 import pytest
 from kubernetes.client.exceptions import ApiException
 
-from nginx_ingress.devcluster import BadRequest, DevCluster
-from nginx_ingress.devcluster.pytest_plugin import status_body
-from nginx_ingress.devcluster.resources import DEFAULT_RESOURCES
-from nginx_ingress.devcluster.selectors import parse_field_selector, parse_label_selector
+from nginx_ingress_dev.devcluster import BadRequest, DevCluster
+from nginx_ingress_dev.devcluster.pytest_plugin import status_body
+from nginx_ingress_dev.devcluster.resources import DEFAULT_RESOURCES
+from nginx_ingress_dev.devcluster.selectors import parse_field_selector, parse_label_selector
 
 LABELS = {"app": "web", "tier": "front", "version": "3"}
 

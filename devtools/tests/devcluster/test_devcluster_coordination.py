@@ -13,8 +13,8 @@ from kubernetes.client.exceptions import ApiException
 from kubernetes.leaderelection import electionconfig, leaderelection
 from kubernetes.leaderelection.resourcelock.leaselock import LeaseLock
 
-from nginx_ingress.devcluster import DevCluster
-from nginx_ingress.devcluster.pytest_plugin import status_body
+from nginx_ingress_dev.devcluster import DevCluster
+from nginx_ingress_dev.devcluster.pytest_plugin import status_body
 
 # The client's leader-election modules carry no type hints.
 ElectionConfig: Any = electionconfig.Config

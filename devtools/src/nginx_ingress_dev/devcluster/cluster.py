@@ -13,11 +13,11 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-from nginx_ingress.devcluster.api import Api, ApiSettings
-from nginx_ingress.devcluster.authn import Authenticator, UserInfo
-from nginx_ingress.devcluster.authz import RbacAuthorizer
-from nginx_ingress.devcluster.errors import NotFound
-from nginx_ingress.devcluster.hooks import (
+from nginx_ingress_dev.devcluster.api import Api, ApiSettings
+from nginx_ingress_dev.devcluster.authn import Authenticator, UserInfo
+from nginx_ingress_dev.devcluster.authz import RbacAuthorizer
+from nginx_ingress_dev.devcluster.errors import NotFound
+from nginx_ingress_dev.devcluster.hooks import (
     FaultInjector,
     FaultRule,
     Ports,
@@ -26,11 +26,15 @@ from nginx_ingress.devcluster.hooks import (
     endpoint_slice,
     load_manifests,
 )
-from nginx_ingress.devcluster.kubeconfig import Credentials, kubeconfig_document, write_kubeconfig
-from nginx_ingress.devcluster.patch import deep_copy
-from nginx_ingress.devcluster.resources import DEFAULT_RESOURCES, ResourceTable, ResourceType
-from nginx_ingress.devcluster.server import DevHTTPServer, TlsConfig
-from nginx_ingress.devcluster.store import Store
+from nginx_ingress_dev.devcluster.kubeconfig import (
+    Credentials,
+    kubeconfig_document,
+    write_kubeconfig,
+)
+from nginx_ingress_dev.devcluster.patch import deep_copy
+from nginx_ingress_dev.devcluster.resources import DEFAULT_RESOURCES, ResourceTable, ResourceType
+from nginx_ingress_dev.devcluster.server import DevHTTPServer, TlsConfig
+from nginx_ingress_dev.devcluster.store import Store
 
 log = logging.getLogger(__name__)
 

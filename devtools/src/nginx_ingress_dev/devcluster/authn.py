@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nginx_ingress.devcluster.errors import Unauthorized
+from nginx_ingress_dev.devcluster.errors import Unauthorized
 
 AUTHENTICATED = "system:authenticated"
 MASTERS = "system:masters"

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from kubernetes import client
 
-from nginx_ingress.devcluster.pytest_plugin import *  # noqa: F403 - the plugin's fixtures
+from nginx_ingress_dev.devcluster.pytest_plugin import *  # noqa: F403 - the plugin's fixtures
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 
 from nginx_ingress import __version__
-from nginx_ingress.devcluster.resources import ResourceTable
+from nginx_ingress_dev.devcluster.resources import ResourceTable
 
 KUBERNETES_VERSION = ("1", "34")
 """The Kubernetes minor version whose API these semantics follow."""

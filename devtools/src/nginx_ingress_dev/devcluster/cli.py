@@ -17,10 +17,10 @@ from pathlib import Path
 from types import FrameType
 
 from nginx_ingress.cliflags import add_bool_flag, flag_names
-from nginx_ingress.devcluster.authn import UserInfo, read_token_file
-from nginx_ingress.devcluster.authz import RbacAuthorizer
-from nginx_ingress.devcluster.cluster import DevCluster
-from nginx_ingress.devcluster.server import TlsConfig
+from nginx_ingress_dev.devcluster.authn import UserInfo, read_token_file
+from nginx_ingress_dev.devcluster.authz import RbacAuthorizer
+from nginx_ingress_dev.devcluster.cluster import DevCluster
+from nginx_ingress_dev.devcluster.server import TlsConfig
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -30,8 +30,8 @@ from typing import Any
 
 import orjson
 
-from nginx_ingress.devcluster.defaults import ClusterIPAllocator, apply_create_defaults
-from nginx_ingress.devcluster.errors import (
+from nginx_ingress_dev.devcluster.defaults import ClusterIPAllocator, apply_create_defaults
+from nginx_ingress_dev.devcluster.errors import (
     AlreadyExists,
     BadRequest,
     Conflict,
@@ -39,10 +39,10 @@ from nginx_ingress.devcluster.errors import (
     Invalid,
     NotFound,
 )
-from nginx_ingress.devcluster.patch import deep_copy
-from nginx_ingress.devcluster.resources import DEFAULT_RESOURCES, ResourceTable, ResourceType
-from nginx_ingress.devcluster.selectors import EVERYTHING, ObjectFilter
-from nginx_ingress.devcluster.watch import (
+from nginx_ingress_dev.devcluster.patch import deep_copy
+from nginx_ingress_dev.devcluster.resources import DEFAULT_RESOURCES, ResourceTable, ResourceType
+from nginx_ingress_dev.devcluster.selectors import EVERYTHING, ObjectFilter
+from nginx_ingress_dev.devcluster.watch import (
     ADDED,
     DELETED,
     MODIFIED,

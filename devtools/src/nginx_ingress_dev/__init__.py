@@ -1,0 +1,9 @@
+"""Development and test tools for nginx-ingress: never imported by the product.
+
+- `devcluster`: the local Kubernetes API server (`nginx-ingress dev-api`) and its
+  pytest fixtures (`nginx_ingress_dev.devcluster.pytest_plugin`);
+- `plusapi_stub`: a stand-in for the NGINX Plus API, for tests.
+
+A separate distribution (`nginx-ingress-py-devtools`), so the controller's image
+installs the product alone; `nginx-ingress dev-api` finds it when it is installed.
+"""
