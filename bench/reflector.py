@@ -161,12 +161,12 @@ def main() -> None:
     before = resident_mb()
     changes = 0
 
-    def changed() -> None:
+    def changed(_keys: frozenset[str]) -> None:
         nonlocal changes
         changes += 1
 
     timing = WatchTiming(page_size=500)
-    reflectors = [
+    reflectors: list[Reflector[Any]] = [
         Reflector(api, r, on_change=changed, timing=timing)
         for r in (INGRESSES, SERVICES, ENDPOINTSLICES)
     ]

@@ -11,7 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from nginx_ingress.values import Buffers, HostPort, Network, NginxString, Size, Time
+from nginx_ingress.values import (
+    Buffers,
+    HostPort,
+    Network,
+    NginxString,
+    ProxyHeader,
+    Size,
+    Time,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +90,7 @@ class HttpContext:
     proxy_buffering: bool
     proxy_buffers: Buffers | None
     proxy_buffer_size: Size | None
+    proxy_max_temp_file_size: Size | None
     ssl_protocols: tuple[str, ...] | None
     ssl_ciphers: str | None
     ssl_prefer_server_ciphers: bool
@@ -124,6 +133,13 @@ class DefaultServer:
     http2: bool
     return_code: int
     return_target: NginxString | None
+    certificate: PurePosixPath | None = None
+    """The default TLS Secret's file (`-default-server-tls-secret`); None rejects handshakes."""
+    health_status_uri: str | None = None
+    """`-health-status`: this path answers 200 from NGINX itself."""
+    catch_all_dir: str = "default-server.d"
+    catch_all_root: bool = False
+    """An Ingress's rules without a host serve `/`: the default answer gives way."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,3 +161,114 @@ class Configuration:
     main: MainConfig
     default_server: DefaultServer
     config_version: ConfigVersion
+
+
+# --- Ingress routing ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamServer:
+    address: HostPort
+    """An IPv4 or IPv6 endpoint address with its port."""
+
+
+@dataclass(frozen=True, slots=True)
+class Upstream:
+    """One backend Service port as NGINX balances it.
+
+    With no servers the upstream holds one `down` placeholder, so the configuration
+    stays valid and NGINX answers 502 at once ("no live upstreams").
+    """
+
+    name: str
+    zone_size: Size | None
+    """None or 0 bytes: no shared-memory zone (OSS only)."""
+    lb_method: tuple[str | NginxString, ...]
+    keepalive: int
+    max_fails: int
+    fail_timeout: Time
+    max_conns: int
+    servers: tuple[UpstreamServer, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ProxyOptions:
+    """Per-Ingress proxy settings for its locations.
+
+    Scalar settings are None unless an annotation overrides the http-level value the
+    ConfigMap set. The header lists hold the effective value (annotation, else
+    ConfigMap): NGINX does not merge a location's `proxy_set_header` list with the
+    http level's, so a location that sets any must set all.
+    """
+
+    connect_timeout: Time | None = None
+    read_timeout: Time | None = None
+    send_timeout: Time | None = None
+    client_max_body_size: Size | None = None
+    buffering: bool | None = None
+    buffers: Buffers | None = None
+    buffer_size: Size | None = None
+    max_temp_file_size: Size | None = None
+    hide_headers: tuple[str, ...] = ()
+    pass_headers: tuple[str, ...] = ()
+    set_headers: tuple[ProxyHeader, ...] = ()
+    keepalive: bool = False
+    """The upstreams keep connections open: send `Connection ""` so they can."""
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    modifier: str
+    """"=" for an exact match, "" for a prefix."""
+    path: str
+    upstream: str
+    uri: str | None = None
+    """A URI on `proxy_pass` (a rewrite): it replaces the part of the request URI the
+    location matched."""
+
+
+@dataclass(frozen=True, slots=True)
+class Hsts:
+    max_age: int
+    include_subdomains: bool
+    behind_proxy: bool
+    """Send it when the client's scheme, as `X-Forwarded-Proto` says, was https."""
+
+
+@dataclass(frozen=True, slots=True)
+class ServerTls:
+    certificate: PurePosixPath | None
+    """The PEM file (certificate then key); None rejects every handshake for the host."""
+
+
+@dataclass(frozen=True, slots=True)
+class Server:
+    """One host of one Ingress."""
+
+    name: str
+    http_port: int
+    https_port: int
+    listen_ipv6: bool
+    proxy_protocol: bool
+    http2: bool
+    tls: ServerTls | None
+    redirect: str | None
+    """"scheme" (`$scheme` is http) or "forwarded-proto" (`X-Forwarded-Proto` is http);
+    None for no redirect to HTTPS."""
+    hsts: Hsts | None
+    server_tokens: str | NginxString | None
+    """Overrides the http-level value; None inherits it."""
+    locations: tuple[Location, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class IngressConfig:
+    """What one Ingress's file says (and its share of the catch-all server)."""
+
+    namespace: str
+    name: str
+    upstreams: tuple[Upstream, ...]
+    servers: tuple[Server, ...]
+    proxy: ProxyOptions
+    catch_all: tuple[Location, ...] = ()
+    """Locations of rules without a host, served by the catch-all server."""

@@ -21,6 +21,10 @@ DEFAULT_CLUSTER_DOMAIN = "cluster.local"
 _DNS1035_LABEL = re.compile(r"[a-z]([-a-z0-9]{0,61}[a-z0-9])?", re.ASCII)
 # RFC 1123 label as Kubernetes checks namespace names (and each label of a domain).
 _DNS1123_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?", re.ASCII)
+_DNS1123_SUBDOMAIN = re.compile(
+    r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*", re.ASCII
+)
+_URI_PATH = re.compile(r"/[A-Za-z0-9\-._~/]{0,255}", re.ASCII)
 # Paths end up as bare NGINX tokens: keep them to characters that need no quoting.
 _SAFE_PATH = re.compile(r"/[A-Za-z0-9._/+@%=,:-]*", re.ASCII)
 
@@ -96,6 +100,10 @@ class Settings:
     run_dir: PurePosixPath = PurePosixPath("/var/lib/nginx")
     load_modules: tuple[PurePosixPath, ...] = ()
     listeners: Listeners = field(default_factory=Listeners)
+    default_server_tls_secret: tuple[str, str] | None = None
+    """`-default-server-tls-secret`: (namespace, name) of the catch-all server's TLS Secret."""
+    health_status_uri: str | None = None
+    """`-health-status` with `-health-status-uri`: the catch-all server answers 200 there."""
 
     def __post_init__(self) -> None:
         check_service_name(self.zone_sync_service_name)
@@ -106,6 +114,19 @@ class Settings:
         for module in self.load_modules:
             check_path("load-module", module)
         self.listeners.validate()
+        if self.health_status_uri is not None and not _URI_PATH.fullmatch(self.health_status_uri):
+            raise SettingsError(
+                f"-health-status-uri: {self.health_status_uri!r} must be a path such as "
+                "/nginx-health (letters, digits and -._~/)"
+            )
+        if self.default_server_tls_secret is not None:
+            namespace, name = self.default_server_tls_secret
+            check_namespace(namespace)
+            if len(name) > 253 or not _DNS1123_SUBDOMAIN.fullmatch(name):
+                raise SettingsError(
+                    f"-default-server-tls-secret: {name!r} is not a Secret name "
+                    "(NAMESPACE/NAME, lower-case letters, digits, '-' and '.')"
+                )
 
     @property
     def zone_sync_service_fqdn(self) -> str:

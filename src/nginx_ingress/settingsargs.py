@@ -17,6 +17,7 @@ from nginx_ingress.settings import (
     DEFAULT_ZONE_SYNC_SERVICE_NAME,
     Listeners,
     Settings,
+    SettingsError,
 )
 
 
@@ -80,12 +81,41 @@ def add_settings_arguments(parser: argparse.ArgumentParser, *, namespace_flag: b
     )
     add_bool_flag(group, "ready-status", default=True, help="serve /nginx-ready")
     add_bool_flag(group, "enable-prometheus-metrics", default=True, help="serve /metrics")
+    group.add_argument(
+        *flag_names("default-server-tls-secret"),
+        metavar="NAMESPACE/NAME",
+        help="TLS Secret of the catch-all server (default: none, TLS handshakes for "
+        "unknown names are refused)",
+    )
+    add_bool_flag(
+        group,
+        "health-status",
+        default=False,
+        help="answer 200 on -health-status-uri from the catch-all server (default false)",
+    )
+    group.add_argument(
+        *flag_names("health-status-uri"),
+        default="/nginx-health",
+        metavar="PATH",
+        help="path of the health-status location (default %(default)s)",
+    )
 
 
 def settings_from_arguments(args: argparse.Namespace) -> Settings:
     """Settings from parsed flags; raises `SettingsError` for an impossible combination."""
     namespace = args.namespace or os.environ.get("POD_NAMESPACE") or DEFAULT_NAMESPACE
+    default_secret = None
+    if args.default_server_tls_secret:
+        secret_namespace, slash, secret_name = args.default_server_tls_secret.partition("/")
+        if not slash:
+            raise SettingsError(
+                f"-default-server-tls-secret: {args.default_server_tls_secret!r} must be "
+                "NAMESPACE/NAME"
+            )
+        default_secret = (secret_namespace, secret_name)
     return Settings(
+        default_server_tls_secret=default_secret,
+        health_status_uri=args.health_status_uri if args.health_status else None,
         nginx_plus=args.nginx_plus,
         disable_ipv6=args.disable_ipv6,
         cluster_domain=args.cluster_domain,

@@ -103,3 +103,15 @@ class Network:
 
     def __str__(self) -> str:
         return self.text
+
+
+@dataclass(frozen=True, slots=True)
+class ProxyHeader:
+    """A request header set towards the upstream: `proxy_set_header name value`.
+
+    `name` is an HTTP header name (letters, digits, `-`); `value` is literal text, or
+    the `$http_…` variable of the same request header when the user gave no value.
+    """
+
+    name: str
+    value: NginxString

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from nginx_ingress.kube.api import CONFIGMAPS, SERVICES, KubeApi
+from nginx_ingress.kube.api import CONFIGMAPS, SERVICES, KubeApi, Object
 from nginx_ingress.kube.reflector import Backoff, Reflector, WatchTiming
 from nginx_ingress_dev.devcluster import DevCluster
 from nginx_ingress_dev.devcluster.pytest_plugin import api_client_for
@@ -47,12 +47,12 @@ def changes() -> list[float]:
 
 
 @pytest.fixture
-def reflector(api: KubeApi, changes: list[float]) -> Iterator[Reflector]:
-    created = Reflector(
+def reflector(api: KubeApi, changes: list[float]) -> Iterator[Reflector[Object]]:
+    created: Reflector[Object] = Reflector(
         api,
         CONFIGMAPS,
         namespace="default",
-        on_change=lambda: changes.append(time.monotonic()),
+        on_change=lambda _keys: changes.append(time.monotonic()),
         timing=FAST,
     )
     yield created
@@ -60,7 +60,7 @@ def reflector(api: KubeApi, changes: list[float]) -> Iterator[Reflector]:
 
 
 def test_list_then_watch_keeps_the_cache_current(
-    dev_cluster: DevCluster, api: KubeApi, reflector: Reflector
+    dev_cluster: DevCluster, api: KubeApi, reflector: Reflector[Object]
 ) -> None:
     dev_cluster.seed([configmap("a"), configmap("b")])
     reflector.start()
@@ -75,7 +75,7 @@ def test_list_then_watch_keeps_the_cache_current(
 
 
 def test_the_snapshot_is_immutable_and_detached(
-    dev_cluster: DevCluster, api: KubeApi, reflector: Reflector
+    dev_cluster: DevCluster, api: KubeApi, reflector: Reflector[Object]
 ) -> None:
     dev_cluster.seed([configmap("a")])
     reflector.start()
@@ -91,7 +91,7 @@ def test_the_snapshot_is_immutable_and_detached(
 
 def test_a_field_selector_follows_one_object(dev_cluster: DevCluster, api: KubeApi) -> None:
     dev_cluster.seed([configmap("wanted"), configmap("other")])
-    one = Reflector(
+    one: Reflector[Object] = Reflector(
         api, CONFIGMAPS, namespace="default", field_selector="metadata.name=wanted", timing=FAST
     )
     one.start()
@@ -102,7 +102,7 @@ def test_a_field_selector_follows_one_object(dev_cluster: DevCluster, api: KubeA
         one.stop()
 
 
-def test_lists_are_paged(dev_cluster: DevCluster, reflector: Reflector) -> None:
+def test_lists_are_paged(dev_cluster: DevCluster, reflector: Reflector[Object]) -> None:
     dev_cluster.seed([configmap(f"cm-{n:03}") for n in range(120)])
     reflector.start()
     assert reflector.synced.wait(10)
@@ -112,7 +112,7 @@ def test_lists_are_paged(dev_cluster: DevCluster, reflector: Reflector) -> None:
 
 
 def test_a_delete_during_a_compacted_gap_is_seen(
-    dev_cluster: DevCluster, reflector: Reflector
+    dev_cluster: DevCluster, reflector: Reflector[Object]
 ) -> None:
     """API concepts, efficient detection of changes: a watch from a resourceVersion that is
     too old gets 410 Gone; the client must list again. A reflector that only re-watched
@@ -132,7 +132,7 @@ def test_a_delete_during_a_compacted_gap_is_seen(
     assert sum(r.verb == "list" for r in dev_cluster.request_log) == 2
 
 
-def test_retry_after_is_honoured(dev_cluster: DevCluster, reflector: Reflector) -> None:
+def test_retry_after_is_honoured(dev_cluster: DevCluster, reflector: Reflector[Object]) -> None:
     dev_cluster.inject("/api/v1/namespaces/default/configmaps", 429, retry_after=1, times=1)
     start = time.monotonic()
     reflector.start()
@@ -147,7 +147,7 @@ def test_a_silent_watch_is_restarted(dev_cluster_factory: Callable[..., DevClust
     presumed dead and the watch starts again from the last resourceVersion."""
     cluster = dev_cluster_factory(bookmark_interval=3600)
     api = KubeApi(api_client_for(cluster), timeout=5)
-    quiet = Reflector(
+    quiet: Reflector[Object] = Reflector(
         api,
         CONFIGMAPS,
         namespace="default",
@@ -168,7 +168,7 @@ def test_bookmarks_move_the_resource_version(
 ) -> None:
     cluster = dev_cluster_factory(bookmark_interval=0.2)
     api = KubeApi(api_client_for(cluster), timeout=5)
-    watching = Reflector(api, CONFIGMAPS, namespace="default", timing=FAST)
+    watching: Reflector[Object] = Reflector(api, CONFIGMAPS, namespace="default", timing=FAST)
     watching.start()
     try:
         assert watching.synced.wait(5)
@@ -186,7 +186,9 @@ def test_bookmarks_move_the_resource_version(
         watching.stop()
 
 
-def test_stop_ends_a_blocked_watch_at_once(dev_cluster: DevCluster, reflector: Reflector) -> None:
+def test_stop_ends_a_blocked_watch_at_once(
+    dev_cluster: DevCluster, reflector: Reflector[Object]
+) -> None:
     reflector.start()
     assert reflector.synced.wait(5)
     assert dev_cluster.wait_for_watchers("configmaps")

@@ -7,7 +7,11 @@ built-in log format is.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
 from nginx_ingress.configmap import GlobalConfig
+from nginx_ingress.layout import CATCH_ALL_DIR
 from nginx_ingress.model import (
     Configuration,
     ConfigVersion,
@@ -31,8 +35,37 @@ DEFAULT_LOG_FORMAT = (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class RoutingSummary:
+    """What the main configuration needs to know of the Ingresses it includes."""
+
+    default_certificate: PurePosixPath | None = None
+    """The file of `-default-server-tls-secret` when that Secret is usable."""
+    catch_all_root: bool = False
+    longest_host: int = 0
+
+
+def server_names_bucket_size(configured: int, longest_host: int) -> int:
+    """The hash bucket size NGINX needs for the longest server name, never less than the
+    ConfigMap's value.
+
+    NGINX stores a name in `align8(length + 2 + pointer)` bytes and needs one more
+    pointer per bucket; with a bucket too small it refuses the whole configuration
+    without naming a file (measured with nginx 1.22: 256 holds names up to 238
+    characters). Growing the bucket here means a long host cannot take every other
+    Ingress down with it.
+    """
+    needed = ((longest_host + 2 + 8 + 7) // 8) * 8 + 8
+    needed = ((needed + 63) // 64) * 64  # NGINX rounds up to its cache line
+    return max(configured, needed)
+
+
 def build_configuration(
-    config: GlobalConfig, settings: Settings, *, zone_sync_service_ready: bool
+    config: GlobalConfig,
+    settings: Settings,
+    *,
+    zone_sync_service_ready: bool,
+    routing: RoutingSummary = RoutingSummary(),
 ) -> Configuration:
     """The main configuration.
 
@@ -42,14 +75,23 @@ def build_configuration(
     "could not be resolved" as NIC's does. The offline `render` passes true.
     """
     return Configuration(
-        main=build_main(config, settings, zone_sync_service_ready=zone_sync_service_ready),
-        default_server=build_default_server(config, settings),
+        main=build_main(
+            config,
+            settings,
+            zone_sync_service_ready=zone_sync_service_ready,
+            longest_host=routing.longest_host,
+        ),
+        default_server=build_default_server(config, settings, routing),
         config_version=ConfigVersion(0, settings.config_version_socket),
     )
 
 
 def build_main(
-    config: GlobalConfig, settings: Settings, *, zone_sync_service_ready: bool
+    config: GlobalConfig,
+    settings: Settings,
+    *,
+    zone_sync_service_ready: bool,
+    longest_host: int = 0,
 ) -> MainConfig:
     return MainConfig(
         load_modules=settings.load_modules,
@@ -58,14 +100,14 @@ def build_main(
         worker_connections=config.worker_connections,
         worker_shutdown_timeout=config.worker_shutdown_timeout,
         error_log_level=config.error_log_level,
-        http=_http(config, settings),
+        http=_http(config, settings, longest_host),
         stream=StreamContext(
             zone_sync=_zone_sync(config, settings) if zone_sync_service_ready else None,
         ),
     )
 
 
-def _http(config: GlobalConfig, settings: Settings) -> HttpContext:
+def _http(config: GlobalConfig, settings: Settings, longest_host: int) -> HttpContext:
     resolver = None
     if config.resolver_addresses:
         resolver = Resolver(
@@ -80,7 +122,9 @@ def _http(config: GlobalConfig, settings: Settings) -> HttpContext:
         temp_paths=TempPaths.under(settings.run_dir),
         keepalive_timeout=config.keepalive_timeout,
         keepalive_requests=config.keepalive_requests,
-        server_names_hash_bucket_size=config.server_names_hash_bucket_size,
+        server_names_hash_bucket_size=server_names_bucket_size(
+            config.server_names_hash_bucket_size, longest_host
+        ),
         server_names_hash_max_size=config.server_names_hash_max_size,
         client_max_body_size=config.client_max_body_size,
         proxy_connect_timeout=config.proxy_connect_timeout,
@@ -89,6 +133,7 @@ def _http(config: GlobalConfig, settings: Settings) -> HttpContext:
         proxy_buffering=config.proxy_buffering,
         proxy_buffers=config.proxy_buffers,
         proxy_buffer_size=config.proxy_buffer_size,
+        proxy_max_temp_file_size=config.proxy_max_temp_file_size,
         ssl_protocols=config.ssl_protocols,
         ssl_ciphers=config.ssl_ciphers,
         ssl_prefer_server_ciphers=config.ssl_prefer_server_ciphers,
@@ -134,7 +179,9 @@ def _zone_sync(config: GlobalConfig, settings: Settings) -> ZoneSyncServer | Non
     )
 
 
-def build_default_server(config: GlobalConfig, settings: Settings) -> DefaultServer:
+def build_default_server(
+    config: GlobalConfig, settings: Settings, routing: RoutingSummary = RoutingSummary()
+) -> DefaultServer:
     code, target = config.default_server_return
     return DefaultServer(
         http_port=settings.listeners.http,
@@ -144,4 +191,8 @@ def build_default_server(config: GlobalConfig, settings: Settings) -> DefaultSer
         http2=config.http2,
         return_code=code,
         return_target=target,
+        certificate=routing.default_certificate,
+        health_status_uri=settings.health_status_uri,
+        catch_all_dir=CATCH_ALL_DIR,
+        catch_all_root=routing.catch_all_root,
     )

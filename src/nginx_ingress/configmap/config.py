@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from nginx_ingress.values import Buffers, HostPort, Network, NginxString, Size, Time
+from nginx_ingress.values import Buffers, HostPort, Network, NginxString, ProxyHeader, Size, Time
 
 ZONE_SYNC_DEFAULT_PORT = 12345
 
@@ -54,6 +54,10 @@ class GlobalConfig:
     proxy_buffering: bool = True
     proxy_buffers: Buffers | None = None
     proxy_buffer_size: Size | None = None
+    proxy_max_temp_file_size: Size | None = None
+    proxy_hide_headers: tuple[str, ...] = ()
+    proxy_pass_headers: tuple[str, ...] = ()
+    proxy_set_headers: tuple[ProxyHeader, ...] = ()
     # workers and connections
     worker_processes: int | None = None  # None: `auto`
     worker_connections: int = 1024
@@ -76,6 +80,7 @@ class GlobalConfig:
     hsts_include_subdomains: bool = False
     hsts_behind_proxy: bool = False
     ssl_redirect: bool = True
+    redirect_to_https: bool = False
     # client address
     real_ip_header: str | None = None
     set_real_ip_from: tuple[Network, ...] = ()
@@ -84,6 +89,7 @@ class GlobalConfig:
     # upstreams
     lb_method: tuple[str | NginxString, ...] = ("random", "two", "least_conn")
     max_fails: int = 1
+    max_conns: int = 0
     fail_timeout: Time = seconds(10)
     keepalive: int = 0
     upstream_zone_size: Size = Size("256k", 256 * 1024)

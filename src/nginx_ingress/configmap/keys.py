@@ -19,11 +19,13 @@ from nginx_ingress.configmap.parsers import (
     parse_buffers,
     parse_comma_list,
     parse_enum,
+    parse_header_names,
     parse_host,
     parse_int,
     parse_lines,
     parse_network,
     parse_nginx_string,
+    parse_proxy_headers,
     parse_size,
     parse_time,
 )
@@ -211,6 +213,33 @@ CORE_KEYS: tuple[KeySpec, ...] = (
     KeySpec("proxy-buffers", "proxy_buffers", _plain(parse_buffers), "`<number> <size>`"),
     KeySpec("proxy-buffer-size", "proxy_buffer_size", _plain(parse_size), "size"),
     KeySpec(
+        "proxy-max-temp-file-size",
+        "proxy_max_temp_file_size",
+        _plain(parse_size),
+        "size; 0 = no temporary files",
+    ),
+    KeySpec(
+        "proxy-hide-headers",
+        "proxy_hide_headers",
+        _plain(parse_header_names),
+        "comma-separated header names",
+        unset="none",
+    ),
+    KeySpec(
+        "proxy-pass-headers",
+        "proxy_pass_headers",
+        _plain(parse_header_names),
+        "comma-separated header names",
+        unset="none",
+    ),
+    KeySpec(
+        "proxy-set-headers",
+        "proxy_set_headers",
+        _plain(parse_proxy_headers),
+        "comma-separated `Name` (pass the client's) or `Name: value`",
+        unset="none",
+    ),
+    KeySpec(
         "worker-processes",
         "worker_processes",
         _plain(_worker_processes),
@@ -268,6 +297,7 @@ CORE_KEYS: tuple[KeySpec, ...] = (
     KeySpec("hsts-include-subdomains", "hsts_include_subdomains", _plain(parse_bool), "boolean"),
     KeySpec("hsts-behind-proxy", "hsts_behind_proxy", _plain(parse_bool), "boolean"),
     KeySpec("ssl-redirect", "ssl_redirect", _plain(parse_bool), "boolean"),
+    KeySpec("redirect-to-https", "redirect_to_https", _plain(parse_bool), "boolean"),
     KeySpec(
         "real-ip-header",
         "real_ip_header",
@@ -290,6 +320,7 @@ CORE_KEYS: tuple[KeySpec, ...] = (
         "; NGINX Plus adds least_time forms",
     ),
     KeySpec("max-fails", "max_fails", _int(0, 1000000), "0–1000000"),
+    KeySpec("max-conns", "max_conns", _int(0, 1000000), "0–1000000; 0 = no limit"),
     KeySpec("fail-timeout", "fail_timeout", _time(TimeKind.SECONDS), "time (seconds or larger)"),
     KeySpec("keepalive", "keepalive", _int(0, 1000000), "0–1000000 idle connections per worker"),
     KeySpec(

@@ -121,8 +121,13 @@ def _check_proxy_buffers(
 
 
 def _proxy_buffers_refusal(config: GlobalConfig) -> str | None:
-    buffers = config.proxy_buffers or _DEFAULT_PROXY_BUFFERS
-    buffer_size = config.proxy_buffer_size or _DEFAULT_PROXY_BUFFER_SIZE
+    return proxy_buffers_refusal(config.proxy_buffers, config.proxy_buffer_size)
+
+
+def proxy_buffers_refusal(buffers: Buffers | None, buffer_size: Size | None) -> str | None:
+    """Why NGINX would refuse these buffer settings (None: NGINX's own default), or None."""
+    buffers = buffers or _DEFAULT_PROXY_BUFFERS
+    buffer_size = buffer_size or _DEFAULT_PROXY_BUFFER_SIZE
     largest = max(buffer_size.bytes, buffers.size.bytes)
     if buffers.number < 2:
         return "NGINX needs at least 2 proxy buffers"

@@ -24,6 +24,7 @@ from nginx_ingress.values import (
     HostPort,
     Network,
     NginxString,
+    ProxyHeader,
     Size,
     Time,
     TimeKind,
@@ -361,3 +362,39 @@ def parse_lines(text: str, *, what: str, max_lines: int = 64) -> tuple[NginxStri
             where = f"line {number} " if len(lines) > 1 else ""
             raise InvalidValue(f"{where}{error}") from None
     return tuple(parsed)
+
+
+# --- headers ----------------------------------------------------------------------------
+
+_HEADER_NAME = re.compile(r"[A-Za-z0-9-]{1,128}", re.ASCII)
+
+
+def parse_header_name(text: str) -> str:
+    """An HTTP header name as Kubernetes validates them: letters, digits and `-`."""
+    if not _HEADER_NAME.fullmatch(text):
+        raise InvalidValue("must be a header name: letters, digits and '-'")
+    return text
+
+
+def parse_header_names(text: str) -> tuple[str, ...]:
+    """Comma-separated header names (`proxy-hide-headers`, `proxy-pass-headers`)."""
+    return parse_comma_list(text, parse_header_name)
+
+
+def parse_proxy_header(text: str) -> ProxyHeader:
+    """`Name: value` sets the header to literal text; `Name` alone passes on the
+    client's header of that name (NIC's `proxy-set-headers` forms)."""
+    name, colon, value = text.partition(":")
+    name = parse_header_name(name.strip(" \t"))
+    if not colon:
+        return ProxyHeader(name, NginxString("$http_" + name.lower().replace("-", "_")))
+    value = value.strip(" \t")
+    if not value:
+        raise InvalidValue(f"header {name} has an empty value; leave out the ':' to pass it on")
+    return ProxyHeader(
+        name, parse_nginx_string(value, what="a header value", allow_variables=False)
+    )
+
+
+def parse_proxy_headers(text: str) -> tuple[ProxyHeader, ...]:
+    return parse_comma_list(text, parse_proxy_header)

@@ -82,7 +82,7 @@ class Controller:
         self._reported: tuple[str, str, bool] | None = None
         self._pod: Object | None = None
         self._workload: Workload | None = None
-        self._workload_reflector: Reflector | None = None
+        self._workload_reflector: Reflector[Object] | None = None
         self._workload_gone = False
         self._lock = threading.Lock()
         namespace = self._settings.namespace
@@ -108,19 +108,19 @@ class Controller:
         namespace: str,
         name: str,
         on_change: Callable[[], None] | None = None,
-    ) -> Reflector:
+    ) -> Reflector[Object]:
         """A reflector that follows one object by name."""
         return Reflector(
             self._api,
             resource,
             namespace=namespace,
             field_selector=f"metadata.name={name}",
-            on_change=on_change or self._changed,
+            on_change=lambda _keys: (on_change or self._changed)(),
             timing=self._config.timing,
         )
 
     @property
-    def reflectors(self) -> list[Reflector]:
+    def reflectors(self) -> list[Reflector[Object]]:
         found = [self._service_reflector]
         if self._configmap_reflector is not None:
             found.append(self._configmap_reflector)

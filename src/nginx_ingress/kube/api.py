@@ -157,6 +157,9 @@ PODS = Resource("", "v1", "Pod", "pods")
 SECRETS = Resource("", "v1", "Secret", "secrets")
 EVENTS = Resource("", "v1", "Event", "events")
 INGRESSES = Resource("networking.k8s.io", "v1", "Ingress", "ingresses")
+INGRESSCLASSES = Resource(
+    "networking.k8s.io", "v1", "IngressClass", "ingressclasses", namespaced=False
+)
 ENDPOINTSLICES = Resource("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices")
 REPLICASETS = Resource("apps", "v1", "ReplicaSet", "replicasets")
 DEPLOYMENTS = Resource("apps", "v1", "Deployment", "deployments")

@@ -13,8 +13,15 @@ The behaviour follows client-go's reflector, which years of clusters have tested
   gap are removed rather than kept forever.
 
 One thread per reflector owns the cache's writes; readers take a snapshot.
-`on_change` is called (from that thread) after every change, and once after the
-first list so that start-up can wait for every reflector to be synced.
+`on_change` is called (from that thread) with the keys that changed, after every
+change, and once after the first list (with every key) so that start-up can wait
+for every reflector to be synced.
+
+As client-go's informers, a reflector may transform each object before caching it
+(a typed view that keeps only what the controller reads: smaller, and a change to
+a field nobody reads compares equal and signals nothing) and keep indexes over
+the cached items (EndpointSlices by Service, Ingresses by the Services they name)
+so that one change finds what it touches without a scan.
 """
 
 from __future__ import annotations
@@ -22,9 +29,10 @@ from __future__ import annotations
 import logging
 import random
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import Any, Generic, TypeVar, cast
 
 from nginx_ingress.kube.api import (
     ApiStatusError,
@@ -37,6 +45,11 @@ from nginx_ingress.kube.api import (
 )
 
 log = logging.getLogger("nginx_ingress.kube")
+
+T = TypeVar("T")
+Indexer = Callable[[Any], Iterable[str]]
+"""An item → the index values it is found under."""
+OnChange = Callable[[frozenset[str]], None]
 
 
 def key_of(obj: Object) -> str:
@@ -75,7 +88,16 @@ class WatchTiming:
     backoff_cap: float = 30.0
 
 
-class Reflector:
+def _ignore(_keys: frozenset[str]) -> None:
+    return None
+
+
+class Reflector(Generic[T]):
+    """One kind of object (optionally one namespace, one selector), listed and watched.
+
+    Without a `transform` the cache holds the raw objects (`Reflector[Object]`).
+    """
+
     def __init__(
         self,
         api: KubeApi,
@@ -84,8 +106,10 @@ class Reflector:
         namespace: str | None = None,
         label_selector: str | None = None,
         field_selector: str | None = None,
-        on_change: Callable[[], None] = lambda: None,
+        on_change: OnChange = _ignore,
         timing: WatchTiming = WatchTiming(),
+        transform: Callable[[Object], T] | None = None,
+        indexers: Mapping[str, Indexer] | None = None,
     ) -> None:
         self._api = api
         self.resource = resource
@@ -94,7 +118,10 @@ class Reflector:
         self._field_selector = field_selector
         self._on_change = on_change
         self._timing = timing
-        self._items: dict[str, Object] = {}
+        self._transform: Callable[[Object], T] = transform or cast(Callable[[Object], T], _raw)
+        self._indexers = dict(indexers or {})
+        self._indexes: dict[str, dict[str, set[str]]] = {name: {} for name in self._indexers}
+        self._items: dict[str, T] = {}
         self._lock = threading.Lock()
         self._resource_version = ""
         self._stopped = threading.Event()
@@ -105,6 +132,10 @@ class Reflector:
         )
         self.backoff = Backoff(timing.backoff_initial, timing.backoff_cap)
         self.last_error: KubeError | None = None
+
+    @property
+    def namespace(self) -> str | None:
+        return self._namespace
 
     @property
     def synced(self) -> threading.Event:
@@ -124,14 +155,29 @@ class Reflector:
             watch.close()  # type: ignore[attr-defined]
         self._thread.join(timeout)
 
-    def snapshot(self) -> Mapping[str, Object]:
+    def snapshot(self) -> Mapping[str, T]:
         """The cache as of now: an immutable mapping, `namespace/name` → object."""
         with self._lock:
             return MappingProxyType(dict(self._items))
 
-    def get(self, key: str) -> Object | None:
+    def get(self, key: str) -> T | None:
         with self._lock:
             return self._items.get(key)
+
+    def cached_keys(self) -> list[str]:
+        with self._lock:
+            return list(self._items)
+
+    def keys_by_index(self, index: str, value: str) -> set[str]:
+        """Keys of the items an indexer put under `value`."""
+        with self._lock:
+            return set(self._indexes[index].get(value, ()))
+
+    def by_index(self, index: str, value: str) -> list[T]:
+        """The items an indexer put under `value`, in key order."""
+        with self._lock:
+            keys = sorted(self._indexes[index].get(value, ()))
+            return [self._items[key] for key in keys]
 
     # --- the loop, on the reflector's thread ----------------------------------------------
 
@@ -168,8 +214,8 @@ class Reflector:
                 need_list = True
 
     def _list(self) -> None:
-        """List everything (in pages) and make the cache exactly that; report if anything moved."""
-        items: dict[str, Object] = {}
+        """List everything (in pages) and make the cache exactly that; report what moved."""
+        items: dict[str, T] = {}
         continue_token: str | None = None
         while True:
             page = self._api.list(
@@ -182,18 +228,25 @@ class Reflector:
                 timeout=max(self._api.timeout, 60.0),
             )
             for obj in page.get("items") or ():
-                items[key_of(obj)] = obj
+                items[key_of(obj)] = self._transform(obj)
             metadata = page.get("metadata") or {}
             continue_token = metadata.get("continue")
             if not continue_token:
                 break
         with self._lock:
-            changed = items != self._items
+            previous = self._items
+            changed = frozenset(
+                key for key in previous.keys() | items.keys() if previous.get(key) != items.get(key)
+            )
             self._items = items
             self._resource_version = str(metadata.get("resourceVersion", ""))
+            if self._indexers:
+                self._indexes = {name: {} for name in self._indexers}
+                for key, item in items.items():
+                    self._index(key, item)
         if changed or not self._synced.is_set():
             self._synced.set()
-            self._on_change()
+            self._on_change(changed)
 
     def _watch_once(self) -> None:
         timing = self._timing
@@ -225,14 +278,39 @@ class Reflector:
 
     def _apply_event(self, kind: str, obj: Object) -> None:
         key = key_of(obj)
+        if kind not in ("ADDED", "MODIFIED", "DELETED"):
+            log.warning("%s: ignoring a watch event of type %r", self.resource.plural, kind)
+            return
+        item = None if kind == "DELETED" else self._transform(obj)
         with self._lock:
-            if kind == "DELETED":
-                changed = self._items.pop(key, None) is not None
-            elif kind in ("ADDED", "MODIFIED"):
-                changed = self._items.get(key) != obj
-                self._items[key] = obj
-            else:
-                log.warning("%s: ignoring a watch event of type %r", self.resource.plural, kind)
+            previous = self._items.get(key)
+            if previous == item:
                 return
-        if changed:
-            self._on_change()
+            if previous is not None:
+                self._unindex(key, previous)
+            if item is None:
+                del self._items[key]
+            else:
+                self._items[key] = item
+                self._index(key, item)
+        self._on_change(frozenset((key,)))
+
+    def _index(self, key: str, item: T) -> None:
+        for name, indexer in self._indexers.items():
+            index = self._indexes[name]
+            for value in indexer(item):
+                index.setdefault(value, set()).add(key)
+
+    def _unindex(self, key: str, item: T) -> None:
+        for name, indexer in self._indexers.items():
+            index = self._indexes[name]
+            for value in indexer(item):
+                keys = index.get(value)
+                if keys is not None:
+                    keys.discard(key)
+                    if not keys:
+                        del index[value]
+
+
+def _raw(obj: Object) -> Object:
+    return obj

@@ -8,12 +8,9 @@ from pathlib import PurePosixPath
 
 import jinja2
 
-from nginx_ingress.model import Configuration, ConfigVersion
+from nginx_ingress.layout import CONFIG_VERSION_FILE, DEFAULT_SERVER_FILE, MAIN_FILE
+from nginx_ingress.model import Configuration, ConfigVersion, IngressConfig
 from nginx_ingress.render.escape import nginx_arg
-
-MAIN_FILE = "nginx.conf"
-DEFAULT_SERVER_FILE = "conf.d/_default-server.conf"
-CONFIG_VERSION_FILE = "config-version.conf"
 
 
 @cache
@@ -47,6 +44,16 @@ def render_configuration(configuration: Configuration) -> dict[str, str]:
         ),
         CONFIG_VERSION_FILE: render_config_version(configuration.config_version),
     }
+
+
+def render_ingress(config: IngressConfig) -> str:
+    """The file of one Ingress: its upstreams and a server per host."""
+    return environment().get_template("ingress.conf.j2").render(ingress=config)
+
+
+def render_catch_all(config: IngressConfig) -> str:
+    """The locations of an Ingress's rules without a host, for the catch-all server."""
+    return environment().get_template("catch-all.conf.j2").render(ingress=config)
 
 
 def render_config_version(version: ConfigVersion) -> str:

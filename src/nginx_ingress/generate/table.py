@@ -1,0 +1,290 @@
+"""Every Ingress's files, kept up to date one change at a time.
+
+The routing table is the incremental heart of the controller: it is told which
+objects changed (keys by kind) and rebuilds only the Ingresses that read them.
+A changed EndpointSlice costs the Ingresses that route to its Service; a new
+Ingress costs itself and the Ingresses whose host claims it changes; only the
+ConfigMap and the IngressClass touch everything, because every file depends on
+them. Each Ingress keeps its inputs next to its result, so a change that leaves
+its inputs equal costs a comparison, not a render.
+
+Owned by one thread (the controller's sync); it does no I/O and reads the
+cluster only through a `ClusterSource`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from nginx_ingress.configmap import GlobalConfig
+from nginx_ingress.configmap.problems import Problem
+from nginx_ingress.generate.claims import Claims
+from nginx_ingress.generate.classes import is_ours
+from nginx_ingress.generate.ingress import (
+    CATCH_ALL,
+    IngressInputs,
+    IngressResult,
+    generate_ingress,
+    hosts_of,
+)
+from nginx_ingress.generate.names import disambiguated_stem, ingress_stem
+from nginx_ingress.generate.source import ClusterSource
+from nginx_ingress.generate.validate import check_ingress
+from nginx_ingress.layout import catch_all_file, ingress_file, is_secret
+from nginx_ingress.render.files import render_catch_all, render_ingress
+from nginx_ingress.resources import Ingress
+from nginx_ingress.settings import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class Changes:
+    """Keys of what changed since the last update, by what routing reads them for."""
+
+    ingresses: frozenset[str] = frozenset()
+    services: frozenset[str] = frozenset()
+    """Services whose object or EndpointSlices changed."""
+    secrets: frozenset[str] = frozenset()
+    everything: bool = False
+    """The ConfigMap or an IngressClass changed: every Ingress is looked at again."""
+
+
+class Outcome:
+    SERVED = "served"
+    """Served as written."""
+    SERVED_WITH_PROBLEMS = "served-with-problems"
+    REJECTED = "rejected"
+    """Ours, but nothing of it is served."""
+    GONE = "gone"
+    """Deleted, or no longer of our class: nothing to report on it."""
+
+
+@dataclass(frozen=True, slots=True)
+class IngressReport:
+    key: str
+    ingress: Ingress | None
+    outcome: str
+    problems: tuple[Problem, ...] = ()
+    files: tuple[str, ...] = ()
+    """The files of this Ingress (to match NGINX's refusals to it)."""
+
+
+@dataclass(slots=True)
+class _Entry:
+    ingress: Ingress
+    stem: str = ""
+    rejected: tuple[Problem, ...] = ()
+    inputs: IngressInputs | None = None
+    result: IngressResult | None = None
+    files: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class _Pass:
+    """What one update reads besides the Ingress itself."""
+
+    source: ClusterSource
+    config: GlobalConfig
+    now: float
+    everything: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Update:
+    changed: Mapping[str, str | None]
+    """Path → new text, or None for a file to delete."""
+    reports: tuple[IngressReport, ...]
+
+
+class RoutingTable:
+    def __init__(self, settings: Settings, ingress_class: str) -> None:
+        self._settings = settings
+        self._class = ingress_class
+        self._entries: dict[str, _Entry] = {}
+        self._hosts = Claims()
+        self._stems = Claims()
+        self._host_lengths: Counter[int] = Counter()
+        self._files: dict[str, str] = {}
+        self._owners: dict[str, str] = {}
+        self._secret_users: dict[str, set[str]] = {}
+        self._before: dict[str, str | None] = {}
+        """Paths changed during the current update → their text before it."""
+
+    # --- what the main configuration needs to know ---------------------------------------
+
+    @property
+    def files(self) -> Mapping[str, str]:
+        """Every routing file: Ingress files, catch-all locations, TLS Secrets."""
+        return self._files
+
+    @property
+    def served(self) -> int:
+        """Ingresses with a file (for `ingress_resources_total`)."""
+        return sum(1 for e in self._entries.values() if e.result and e.result.config)
+
+    @property
+    def longest_host(self) -> int:
+        return max(self._host_lengths, default=0)
+
+    @property
+    def catch_all_root(self) -> bool:
+        """The Ingress owning rules without a host serves `/` itself."""
+        winner = self._hosts.winner(CATCH_ALL)
+        entry = self._entries.get(winner) if winner else None
+        config = entry.result.config if entry and entry.result else None
+        return config is not None and any(
+            loc.path == "/" and not loc.modifier for loc in config.catch_all
+        )
+
+    def owner_of(self, path: str) -> str | None:
+        """The Ingress a file belongs to, for NGINX's refusals (Secrets may have several)."""
+        return self._owners.get(path)
+
+    # --- updating ------------------------------------------------------------------------
+
+    def update(
+        self, changes: Changes, source: ClusterSource, config: GlobalConfig, now: float
+    ) -> Update:
+        self._before = {}
+        touched: set[str] = set(changes.ingresses)
+        if changes.everything:
+            touched.update(source.ingress_keys())
+            touched.update(self._entries)
+        for service in changes.services:
+            touched.update(source.ingresses_using_service(service))
+        for secret in changes.secrets:
+            touched.update(source.ingresses_using_secret(secret))
+        rebuild: set[str] = set()
+        reports: dict[str, IngressReport] = {}
+        # First every touched Ingress's own facts (class, validity, claims), so that
+        # the claims are complete before anything is generated from them.
+        for key in sorted(touched):
+            rebuild.add(key)
+            rebuild.update(self._refresh(key, source, reports))
+        context = _Pass(source, config, now, changes.everything)
+        for key in sorted(rebuild):
+            entry = self._entries.get(key)
+            if entry is None or entry.rejected:
+                continue
+            self._generate(key, entry, context, reports)
+        changed = {
+            path: self._files.get(path)
+            for path, text in self._before.items()
+            if self._files.get(path) != text
+        }
+        self._before = {}
+        return Update(changed, tuple(reports[k] for k in sorted(reports)))
+
+    def _refresh(
+        self, key: str, source: ClusterSource, reports: dict[str, IngressReport]
+    ) -> set[str]:
+        """Read one Ingress again; returns the other Ingresses whose claims it moved."""
+        ingress = source.ingress(key)
+        our_class = source.ingress_class(self._class)
+        entry = self._entries.get(key)
+        if ingress is None or not is_ours(ingress, self._class, our_class):
+            if entry is None:
+                return set()
+            del self._entries[key]
+            self._drop_files(key, entry)
+            reports[key] = IngressReport(key, ingress, Outcome.GONE)
+            return self._claim(key, entry.ingress, ())
+        if entry is not None and entry.ingress == ingress and not entry.rejected:
+            return set()  # same object: only its inputs may have changed
+        rejected = check_ingress(ingress)
+        entry = entry or _Entry(ingress)
+        entry.ingress, entry.rejected, entry.inputs = ingress, rejected, None
+        self._entries[key] = entry
+        if rejected:
+            self._drop_files(key, entry)
+            entry.result = None
+            reports[key] = IngressReport(key, ingress, Outcome.REJECTED, rejected)
+            return self._claim(key, ingress, ())
+        return self._claim(key, ingress, hosts_of(ingress))
+
+    def _claim(self, key: str, ingress: Ingress, hosts: Iterable[str]) -> set[str]:
+        hosts = tuple(hosts)
+        previous = self._hosts.claimed_by(key)
+        self._host_lengths.subtract(len(h) for h in previous)
+        self._host_lengths.update(len(h) for h in hosts)
+        self._host_lengths += Counter()  # drop the counts that reached zero
+        affected = self._hosts.claim(key, ingress.created, hosts)
+        stem = ingress_stem(ingress.namespace, ingress.name)
+        affected |= self._stems.claim(key, ingress.created, (stem,) if hosts else ())
+        return affected
+
+    def _generate(
+        self, key: str, entry: _Entry, context: _Pass, reports: dict[str, IngressReport]
+    ) -> None:
+        source = context.source
+        ingress = entry.ingress
+        namespace = ingress.namespace
+        stem = ingress_stem(namespace, ingress.name)
+        if self._stems.winner(stem) != key:
+            stem = disambiguated_stem(namespace, ingress.name)
+        lost = {
+            host: winner
+            for host in hosts_of(ingress)
+            if (winner := self._hosts.winner(host)) is not None and winner != key
+        }
+        inputs = IngressInputs(
+            ingress=ingress,
+            stem=stem,
+            services={name: source.service(f"{namespace}/{name}") for name in ingress.services},
+            slices={
+                name: source.endpoint_slices(f"{namespace}/{name}") for name in ingress.services
+            },
+            secrets={name: source.secret(f"{namespace}/{name}") for name in ingress.secrets},
+            lost_hosts=lost,
+        )
+        if inputs == entry.inputs and not context.everything:
+            return
+        entry.inputs = inputs
+        result = generate_ingress(inputs, context.config, self._settings, context.now)
+        entry.result = result
+        files: dict[str, str] = {}
+        if result.config is not None:
+            files[ingress_file(stem)] = render_ingress(result.config)
+            if result.config.catch_all:
+                files[catch_all_file(stem)] = render_catch_all(result.config)
+            files.update(result.secret_files)
+        self._replace_files(key, entry, files)
+        if result.config is None:
+            outcome = Outcome.REJECTED
+        elif result.warnings:
+            outcome = Outcome.SERVED_WITH_PROBLEMS
+        else:
+            outcome = Outcome.SERVED
+        reports[key] = IngressReport(key, ingress, outcome, result.problems, tuple(files))
+
+    # --- files ---------------------------------------------------------------------------
+
+    def _replace_files(self, key: str, entry: _Entry, files: dict[str, str]) -> None:
+        self._drop_files(key, entry)
+        entry.files = files
+        for path, text in files.items():
+            self._set(path, text)
+            if is_secret(path):
+                self._secret_users.setdefault(path, set()).add(key)
+            else:
+                self._owners[path] = key
+
+    def _drop_files(self, key: str, entry: _Entry) -> None:
+        for path in entry.files:
+            users = self._secret_users.get(path)
+            if users is not None:
+                users.discard(key)
+                if users:
+                    continue
+                del self._secret_users[path]
+            self._owners.pop(path, None)
+            self._set(path, None)
+        entry.files = {}
+
+    def _set(self, path: str, text: str | None) -> None:
+        self._before.setdefault(path, self._files.get(path))
+        if text is None:
+            self._files.pop(path, None)
+        else:
+            self._files[path] = text

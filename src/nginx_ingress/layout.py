@@ -1,0 +1,50 @@
+"""Where every file of the NGINX configuration lives, relative to the conf dir.
+
+One module names them for `render`, the NGINX manager and the templates alike
+(the templates' `include` lines use the same names, passed in by `render`).
+Per-resource names follow NIC (`conf.d/<namespace>-<name>.conf`,
+`secrets/<namespace>-<name>`) so users find the files where they expect them.
+"""
+
+from __future__ import annotations
+
+from pathlib import PurePosixPath
+
+MAIN_FILE = "nginx.conf"
+CONFIG_VERSION_FILE = "config-version.conf"
+CONF_DIR = "conf.d"
+STREAM_CONF_DIR = "stream-conf.d"
+SECRETS_DIR = "secrets"
+CATCH_ALL_DIR = "default-server.d"
+"""Locations of Ingress rules without a host: included by the catch-all server."""
+DEFAULT_SERVER_FILE = f"{CONF_DIR}/_default-server.conf"
+
+OWNED_DIRECTORIES = (CONF_DIR, STREAM_CONF_DIR, SECRETS_DIR, CATCH_ALL_DIR)
+"""Directories whose files are all the controller's: one not in the tree is stale."""
+
+
+def ingress_file(stem: str) -> str:
+    """`conf.d/<stem>.conf`; the stem is `<namespace>-<name>` (see `ingress_stem`)."""
+    return f"{CONF_DIR}/{stem}.conf"
+
+
+def catch_all_file(stem: str) -> str:
+    return f"{CATCH_ALL_DIR}/{stem}.conf"
+
+
+def secret_file(namespace: str, name: str) -> str:
+    return f"{SECRETS_DIR}/{namespace}-{name}"
+
+
+def secret_reference(namespace: str, name: str) -> PurePosixPath:
+    """How the configuration names a TLS Secret's file: relative, like the includes.
+
+    NGINX resolves a relative `ssl_certificate` against the directory of the main
+    file, so `nginx -t` on a staged tree checks the staged certificate, not the live
+    one it is about to replace.
+    """
+    return PurePosixPath(secret_file(namespace, name))
+
+
+def is_secret(relative: str) -> bool:
+    return PurePosixPath(relative).parts[0] == SECRETS_DIR
