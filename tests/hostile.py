@@ -64,6 +64,12 @@ HOSTILE: dict[str, str] = {
 # rendered file as exactly one argument, with no directive added.
 FREE_TEXT_KEYS = frozenset({"log-format", "server-tokens"})
 
+# Keys that take HTTP header names: a single word of letters, digits and `-` (`yes`,
+# `0x3039`) is a valid header name, so such hostile values may be accepted; the tests
+# then check the value was exactly such a word. What they render is checked by the
+# Ingress hostile tests (these keys apply in the Ingress files).
+HEADER_KEYS = frozenset({"proxy-hide-headers", "proxy-pass-headers", "proxy-set-headers"})
+
 OSS = Settings()
 PLUS = Settings(nginx_plus=True)
 
