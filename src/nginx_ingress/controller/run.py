@@ -166,6 +166,7 @@ def controller_settings(args: argparse.Namespace, environ: dict[str, str]) -> Co
         ),
         quiet=quiet,
         max_delay=max_delay,
+        render_only=args.render_only,
     )
 
 
