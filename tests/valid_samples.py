@@ -33,6 +33,7 @@ VALID: dict[str, list[str]] = {
         "a ; b { c } # d ' e \\ f",
         "ünïcödé $host",
     ],
+    "log-format-escaping": ["default", "json", "none"],
     "ssl-protocols": ["TLSv1.3", "TLSv1.2 TLSv1.3", "TLSv1 TLSv1.1 TLSv1.2 TLSv1.3"],
     "ssl-ciphers": ["HIGH:!aNULL:!MD5", "ECDHE-RSA-AES128-GCM-SHA256", "DEFAULT@SECLEVEL=1\n"],
     "ssl-prefer-server-ciphers": ["true", "false"],

@@ -26,13 +26,14 @@ def add_bool_flag(
     default: bool,
     help: str,
 ) -> None:
-    """A boolean flag spelled `-name`, `--name`, `--no-name`, `-name=true|false`."""
+    """A boolean flag spelled `-name`, `--name`, `--no-name`, `-name=true|false`; its help
+    ends with the default in Go's spelling, as NIC's users read it."""
     parser.add_argument(
         *flag_names(name),  # BooleanOptionalAction adds --no-<name> itself
         dest=name.replace("-", "_"),
         action=argparse.BooleanOptionalAction,
         default=default,
-        help=help,
+        help=f"{help} (default {'true' if default else 'false'})",
     )
 
 

@@ -77,6 +77,8 @@ class StatusServer:
 @dataclass(frozen=True, slots=True)
 class HttpContext:
     log_format: tuple[NginxString, ...]
+    """Strings NGINX concatenates as they are: any separator is inside them."""
+    log_format_escaping: str | None
     access_log_off: bool
     temp_paths: TempPaths
     keepalive_timeout: tuple[Time, ...]

@@ -45,7 +45,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     render.add_argument(
         *flag_names("nginx-configmaps"),
         metavar="NAMESPACE/NAME",
-        help="which ConfigMap to use when FILE holds several",
+        help="which ConfigMap to use when FILE holds several (default: its only one)",
     )
     render.add_argument(
         *flag_names("output"),
@@ -60,12 +60,14 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     validate = commands.add_parser(
         "validate",
         help="check ConfigMaps in YAML files and print one line per problem",
-        description="Check ConfigMaps; exit 0 when clean, 1 with problems, 2 on unreadable input.",
+        description="Check ConfigMaps; exit 0 when clean, 1 with problems, 2 on unreadable "
+        "input. It takes the controller's flags that change what is a problem: a zone-sync-port "
+        "may not take the port of an enabled listener.",
     )
     validate.add_argument(
         "files", nargs="+", type=Path, metavar="FILE", help="YAML files or directories of them"
     )
-    add_settings_arguments(validate)
+    add_settings_arguments(validate, renders=False)
     validate.set_defaults(run=run_validate)
 
 

@@ -116,6 +116,24 @@ CASES = [
         },
         OSS,
     ),
+    # NIC's rule for a format written over several lines: each line break is one space.
+    Case(
+        "log-format-lines",
+        {
+            "log-format": '$remote_addr - "$request" $status $body_bytes_sent\n'
+            '"$http_referer" "$http_user_agent"\n'
+            "rt=$request_time\n",
+        },
+        OSS,
+    ),
+    Case(
+        "log-format-escaping-json",
+        {
+            "log-format": '{"status":$status,\n"ua":"$http_user_agent"}',
+            "log-format-escaping": "json",
+        },
+        OSS,
+    ),
     Case(
         "plus-resolver",
         {

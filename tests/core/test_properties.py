@@ -41,6 +41,7 @@ KEY_DIRECTIVES: dict[str, frozenset[str]] = {
     "error-log-level": frozenset({"error_log"}),
     "access-log-off": frozenset({"access_log"}),
     "log-format": frozenset({"log_format"}),
+    "log-format-escaping": frozenset({"log_format"}),
     "ssl-protocols": frozenset({"ssl_protocols"}),
     "ssl-ciphers": frozenset({"ssl_ciphers"}),
     "ssl-prefer-server-ciphers": frozenset({"ssl_prefer_server_ciphers"}),

@@ -118,6 +118,7 @@ def _http(config: GlobalConfig, settings: Settings, longest_host: int) -> HttpCo
         )
     return HttpContext(
         log_format=config.log_format or DEFAULT_LOG_FORMAT,
+        log_format_escaping=config.log_format_escaping,
         access_log_off=config.access_log_off,
         temp_paths=TempPaths.under(settings.run_dir),
         keepalive_timeout=config.keepalive_timeout,

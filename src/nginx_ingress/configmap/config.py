@@ -70,6 +70,7 @@ class GlobalConfig:
     error_log_level: str = "notice"
     access_log_off: bool = False
     log_format: tuple[NginxString, ...] | None = None  # None: the built-in `main` format
+    log_format_escaping: str | None = None  # None: NGINX's `default` escaping
     # TLS and redirects
     ssl_protocols: tuple[str, ...] | None = None
     ssl_ciphers: str | None = None

@@ -77,6 +77,20 @@ def _keepalive_timeout(text: str) -> tuple[Time, ...]:
         ) from None
 
 
+def _log_format(text: str) -> tuple[NginxString, ...]:
+    """The lines of a log format, joined by one space, as NIC does.
+
+    NGINX concatenates the strings of a `log_format` with nothing between them, so a
+    format written over several lines (a YAML block) would glue the last field of one
+    line to the first of the next (`404 146"REF"`). NIC documents that each line break
+    becomes a space; each line after the first carries that space at its start.
+    """
+    lines = parse_lines(text, what="log format")
+    return (lines[0], *(NginxString(f" {line.text}") for line in lines[1:]))
+
+
+LOG_FORMAT_ESCAPING = ("default", "json", "none")
+
 SSL_PROTOCOLS = ("SSLv2", "SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
 
 
@@ -277,9 +291,16 @@ CORE_KEYS: tuple[KeySpec, ...] = (
     KeySpec(
         "log-format",
         "log_format",
-        _plain(lambda text: parse_lines(text, what="log format")),
-        "text, one or more lines; `$variables` NGINX knows",
+        _plain(_log_format),
+        "text, one or more lines (joined by one space); `$variables` NGINX knows",
         unset="the built-in format",
+    ),
+    KeySpec(
+        "log-format-escaping",
+        "log_format_escaping",
+        _plain(lambda text: parse_enum(text, LOG_FORMAT_ESCAPING)),
+        " ".join(LOG_FORMAT_ESCAPING),
+        unset="default",
     ),
     KeySpec(
         "ssl-protocols",

@@ -20,6 +20,13 @@ from dataclasses import dataclass, field
 
 from nginx_ingress.build import build_configuration
 from nginx_ingress.configmap import ParseResult, Reason, parse_configmap
+from nginx_ingress.controller.report import (
+    Summary,
+    SyncOutcome,
+    applied_tree,
+    describe_apply,
+    summarize,
+)
 from nginx_ingress.debounce import Debouncer
 from nginx_ingress.kube.api import (
     CONFIGMAPS,
@@ -31,7 +38,7 @@ from nginx_ingress.kube.api import (
     Object,
     Resource,
 )
-from nginx_ingress.kube.events import NORMAL, WARNING, EventRecorder, ObjectReference
+from nginx_ingress.kube.events import WARNING, EventRecorder, ObjectReference
 from nginx_ingress.kube.headless import (
     DesiredService,
     HeadlessService,
@@ -59,6 +66,8 @@ class ControllerSettings:
     quiet: float = 0.1
     max_delay: float = 1.0
     timing: WatchTiming = field(default_factory=WatchTiming)
+    render_only: bool = False
+    """`-render-only`: the manager writes checked files and never runs NGINX (for the logs)."""
 
 
 class Controller:
@@ -79,7 +88,8 @@ class Controller:
         self._stopped = threading.Event()
         self._retry_timer: threading.Timer | None = None
         self._retry = Backoff(config.timing.backoff_initial, config.timing.backoff_cap)
-        self._reported: tuple[str, str, bool] | None = None
+        self._reported: tuple[str, str, Summary] | None = None
+        self._applied: dict[str, str] = {}  # the tree of the last successful apply
         self._pod: Object | None = None
         self._workload: Workload | None = None
         self._workload_reflector: Reflector[Object] | None = None
@@ -160,14 +170,14 @@ class Controller:
             return  # the last reflector to finish its first list triggers the first sync
         self._metrics.set_workqueue_depth("taskQueue", 0)
         try:
-            retry = self._converge()
+            retry = "; ".join(self._converge()) or None
         except Exception:  # a bug, or an error no layer below expected: retry, never stop
             log.exception("the sync failed")
-            retry = True
+            retry = "the sync failed unexpectedly (logged above)"
         self._schedule_retry(retry)
 
-    def _converge(self) -> bool:
-        """One sync; True when something is left to retry."""
+    def _converge(self) -> list[str]:
+        """One sync; returns why it must be retried (empty when it converged)."""
         configmap = self._configmap()
         result = parse_configmap((configmap or {}).get("data"), self._settings)
         zone_sync = result.config.zone_sync
@@ -181,27 +191,50 @@ class Controller:
             # Only once NGINX no longer names the Service (spec: disable reloads first).
             outcome = self._converge_service(enabled=False, port=zone_sync.port)
         self._metrics.set_zone_sync(enabled=wanted, service_ready=ready)
-        self._report(configmap, result, outcome, error)
-        return outcome.state is ServiceState.FAILED or error is not None or held_back
+        synced = SyncOutcome(
+            invalid_values=bool(result.problems),
+            zone_sync_wanted=wanted,
+            service=outcome,
+            apply_error=error,
+            held_back=tuple(sorted(held_back.items())),
+        )
+        self._report(configmap, result, synced)
+        return synced.retry_reasons()
 
     def _configmap(self) -> Object | None:
         if self._configmap_reflector is None:
             return None
         return self._configmap_reflector.get("/".join(self._config.configmap or ()))
 
-    def _apply(self, result: ParseResult, *, zone_sync_ready: bool) -> tuple[str | None, bool]:
-        """Render and apply; (the error that stopped it, whether files were held back)."""
+    def _apply(
+        self, result: ParseResult, *, zone_sync_ready: bool
+    ) -> tuple[str | None, dict[str, str]]:
+        """Render and apply; (the error that stopped it, the files held back and why)."""
         configuration = build_configuration(
             result.config, self._settings, zone_sync_service_ready=zone_sync_ready
         )
+        tree = render_configuration(configuration)
         try:
-            applied = self._manager.apply(render_configuration(configuration))
+            applied = self._manager.apply(tree)
         except ApplyError as error:
             log.error("configuration not applied: %s", error)
-            return str(error), False
+            return str(error), {}
         for path, problem in applied.held_back.items():
             log.warning("%s held back: %s", path, problem)
-        return None, bool(applied.held_back)
+        log.log(
+            logging.INFO if applied.changed else logging.DEBUG,
+            "%s",
+            describe_apply(
+                self._applied,
+                tree,
+                applied,
+                render_only=self._config.render_only,
+                conf_dir=str(self._settings.conf_dir),
+            ),
+        )
+        if applied.changed:
+            self._applied = applied_tree(self._applied, tree, applied.held_back)
+        return None, dict(applied.held_back)
 
     def _converge_service(self, *, enabled: bool, port: int) -> ServiceOutcome:
         settings = self._settings
@@ -264,63 +297,44 @@ class Controller:
             self._workload = workload_of(current)
         self._changed()
 
-    def _report(
-        self,
-        configmap: Object | None,
-        result: ParseResult,
-        outcome: ServiceOutcome,
-        apply_error: str | None,
-    ) -> None:
+    def _report(self, configmap: Object | None, result: ParseResult, synced: SyncOutcome) -> None:
         if configmap is None:
             return
         about = ObjectReference.of(configmap, "v1", "ConfigMap")
+        outcome = synced.service
         if outcome.state is ServiceState.CONFLICT:
             self._recorder.record(about, WARNING, "ZoneSyncServiceConflict", outcome.message)
         elif outcome.state is ServiceState.FAILED:
             self._recorder.record(about, WARNING, "ZoneSyncServiceFailed", outcome.message)
+        name = f"{about.namespace}/{about.name}"
+        summary = summarize(name, synced)
         # One report per version of the ConfigMap, and one more when its outcome changes
-        # (applied after a failure), not one per sync.
-        reported = (about.uid, about.resource_version, apply_error is None)
+        # (applied after a failure, zone sync on once its Service is in place), not one
+        # per sync.
+        reported = (about.uid, about.resource_version, summary)
         if reported == self._reported:
             return
         self._reported = reported
-        name = f"{about.namespace}/{about.name}"
         for problem in result.problems:
             reason = (
                 "InvalidValue" if problem.reason is Reason.INVALID_VALUE else str(problem.reason)
             )
             self._recorder.record(about, WARNING, reason, f"ConfigMap {name}: {problem.line}")
-        if apply_error is not None:
-            self._recorder.record(
-                about,
-                WARNING,
-                "UpdatedWithError",
-                f"ConfigMap {name} was not applied: {apply_error}",
-            )
-        elif result.problems:
-            self._recorder.record(
-                about,
-                WARNING,
-                "UpdatedWithError",
-                f"ConfigMap {name} updated with errors. Ignoring invalid values",
-            )
-        else:
-            self._recorder.record(
-                about, NORMAL, "Updated", f"ConfigMap {name} updated without error"
-            )
+        self._recorder.record(about, summary.type, summary.reason, summary.message)
 
-    def _schedule_retry(self, failed: bool) -> None:
+    def _schedule_retry(self, reason: str | None) -> None:
+        """Run the sync again after a backoff delay, because of `reason`; None: it converged."""
         with self._lock:
             if self._retry_timer is not None:
                 self._retry_timer.cancel()
                 self._retry_timer = None
-            if not failed:
+            if reason is None:
                 self._retry.reset()
                 return
             if self._stopped.is_set():
                 return
             delay = self._retry.next_delay()
-            log.info("retrying the sync in %.1fs", delay)
+            log.info("retrying the sync in %.1fs: %s", delay, reason)
             self._retry_timer = threading.Timer(delay, self._changed)
             self._retry_timer.daemon = True
             self._retry_timer.start()

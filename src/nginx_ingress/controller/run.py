@@ -62,30 +62,37 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     group.add_argument(
         *flag_names("nginx-configmaps"),
         metavar="NAMESPACE/NAME",
-        help="the ConfigMap with the global configuration",
+        help="the ConfigMap with the global configuration (default none: the built-in defaults)",
     )
     group.add_argument(
         *flag_names("ingress-class"),
         default="nginx",
-        help="the ingress class this controller serves (default %(default)s)",
+        metavar="CLASS",
+        help="the ingress class; until Ingresses are rendered, only the `class` label of the "
+        "metrics (default %(default)s)",
     )
     group.add_argument(
         *flag_names("kubeconfig"),
         metavar="FILE",
-        help="a kubeconfig file; without it, the pod's service account is used",
+        help="a kubeconfig file (default: the pod's service account)",
     )
     group.add_argument(
         *flag_names("zone-sync-service-selector"),
         metavar="KEY=VALUE,…",
-        help="selector of the zone-sync headless Service, instead of the controller workload's",
+        help="selector of the zone-sync headless Service (default: the controller workload's)",
     )
-    group.add_argument(*flag_names("nginx-binary"), default="nginx", metavar="PATH")
+    group.add_argument(
+        *flag_names("nginx-binary"),
+        default="nginx",
+        metavar="PATH",
+        help="the NGINX program, a path or a name looked up in PATH (default %(default)s)",
+    )
     group.add_argument(
         *flag_names("nginx-reload-timeout"),
         type=int,
         default=60000,
         metavar="MS",
-        help="how long new workers may take to serve a new configuration",
+        help="milliseconds new workers may take to serve a new configuration (default %(default)s)",
     )
     add_bool_flag(
         group,
@@ -105,8 +112,20 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         metavar="TIME",
         help="but never later than this after the first change (default %(default)s)",
     )
-    group.add_argument(*flag_names("log-level"), choices=sorted(LEVELS), default="info")
-    group.add_argument(*flag_names("log-format"), choices=FORMATS, default="glog")
+    group.add_argument(
+        *flag_names("log-level"),
+        choices=LEVELS,
+        default="info",
+        metavar="LEVEL",
+        help=f"the controller's log level: {', '.join(LEVELS)} (default %(default)s)",
+    )
+    group.add_argument(
+        *flag_names("log-format"),
+        choices=FORMATS,
+        default="glog",
+        metavar="FORMAT",
+        help=f"the controller's log lines: {', '.join(FORMATS)} (default %(default)s)",
+    )
     run.set_defaults(run=run_controller)
 
 
@@ -166,6 +185,7 @@ def controller_settings(args: argparse.Namespace, environ: dict[str, str]) -> Co
         ),
         quiet=quiet,
         max_delay=max_delay,
+        render_only=args.render_only,
     )
 
 
