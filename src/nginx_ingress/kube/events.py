@@ -77,15 +77,26 @@ class EventRecorder:
         self._thread = threading.Thread(target=self._run, name="event-recorder", daemon=True)
         self._thread.start()
 
-    def record(self, about: ObjectReference, type_: str, reason: str, message: str) -> None:
+    def record(
+        self,
+        about: ObjectReference,
+        type_: str,
+        reason: str,
+        message: str,
+        *,
+        deduplicate: bool = True,
+    ) -> None:
+        """Queue an event. `deduplicate=False` is for callers that already post only on
+        change (the same message may then be right again after a different one)."""
         event = _Event(about, type_, reason, message[:MAX_MESSAGE])
-        with self._lock:
-            if event in self._posted:
-                self._posted.move_to_end(event)
-                return
-            self._posted[event] = None
-            while len(self._posted) > self._remember:
-                self._posted.popitem(last=False)
+        if deduplicate:
+            with self._lock:
+                if event in self._posted:
+                    self._posted.move_to_end(event)
+                    return
+                self._posted[event] = None
+                while len(self._posted) > self._remember:
+                    self._posted.popitem(last=False)
         level = logging.WARNING if type_ == WARNING else logging.INFO
         log.log(level, "%s %s/%s: %s: %s", about.kind, about.namespace, about.name, reason, message)
         try:

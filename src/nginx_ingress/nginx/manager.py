@@ -23,16 +23,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from nginx_ingress.layout import DEFAULT_SERVER_FILE, MAIN_FILE
 from nginx_ingress.nginx import tree as trees
 from nginx_ingress.nginx.check import CheckResult, crossplane_test, nginx_test
 from nginx_ingress.nginx.confirm import wait_for_version
 from nginx_ingress.nginx.process import NginxCommand, NginxProcess, NginxProcessError, wait_for
+from nginx_ingress.nginx.stage import Stage
 from nginx_ingress.nginx.tree import Tree
 
 log = logging.getLogger("nginx_ingress.nginx")
 
-MAIN_FILE = "nginx.conf"
-DEFAULT_SERVER_FILE = "conf.d/_default-server.conf"
 
 VersionFile = Callable[[int], tuple[str, str]]
 """version → (relative path, text) of the file whose server answers that version."""
@@ -103,7 +103,14 @@ class NginxManager:
         self._lock = threading.Lock()  # one apply at a time
         self._process_lock = threading.Lock()  # starting NGINX versus stopping it
         self._live: dict[str, str] = {}
-        self._last_request: dict[str, str] | None = None
+        """What the live directory holds (and the stage, between applies)."""
+        self._desired: dict[str, str] = {}
+        """The tree last asked for."""
+        self._pending: dict[str, str | None] = {}
+        """Changes of an apply that failed, to try again with the next."""
+        self._refused: dict[str, tuple[str, str]] = {}
+        """Path → (the text NGINX refused, its error)."""
+        self._stage = Stage(settings.conf_dir)
         self._attempt = 0  # every apply and restore gets a new version number
         self._version = 0  # the last one NGINX confirmed
         self._ready = threading.Event()
@@ -126,23 +133,62 @@ class NginxManager:
         return self._process
 
     def apply(self, tree: Tree, reason: str = "other") -> ApplyResult:
-        """Apply `tree`; raises `ApplyError` when nothing of it could be applied."""
-        trees.check_paths(tree)
+        """Apply the whole tree `tree`; raises `ApplyError` when nothing of it could be applied.
+
+        Costs a comparison with the last tree asked for; `apply_changes` costs only what
+        changed, for callers that know it.
+        """
+        with self._lock:
+            changes: dict[str, str | None] = {
+                path: text for path, text in tree.items() if self._desired.get(path) != text
+            }
+            changes.update({path: None for path in self._desired if path not in tree})
+        return self.apply_changes(changes, reason)
+
+    def apply_changes(
+        self, changes: Mapping[str, str | None], reason: str = "other"
+    ) -> ApplyResult:
+        """Apply the last tree asked for with `changes` (path → new text, None to delete).
+
+        A file NGINX refused is remembered with its text: asked for again unchanged, it
+        stays held back without another `nginx -t`, until its text changes or a file is
+        deleted (what another file held, such as a name, may then be free).
+        """
+        trees.check_paths(changes)
         with self._lock:
             if self._stopping.is_set():
                 raise ApplyError("the controller is stopping")
-            if self._last_request == tree:
-                return ApplyResult(self._version, changed=False, reloaded=False)
+            for path, text in changes.items():
+                if text is None:
+                    self._desired.pop(path, None)
+                else:
+                    self._desired[path] = text
+            retry: dict[str, str | None] = {}
+            if any(text is None for text in changes.values()):
+                retry = {path: self._desired.get(path) for path in self._refused}
+                self._refused.clear()
+            if not self._pending and not changes and self._ready.is_set():
+                return ApplyResult(
+                    self._version, changed=False, reloaded=False, held_back=self._held_back()
+                )
+            wanted = {**self._pending, **retry, **changes}
             try:
-                result = self._apply(dict(tree), reason)
+                result = self._apply(wanted, reason)
             except ApplyError:
+                self._pending = wanted  # tried again, whole, with the next apply
                 if self._observer is not None and not self._settings.render_only:
                     self._observer.reload_failed()
                 raise
-            # Only a tree applied whole is remembered: a held-back file is checked again
-            # next time, as what NGINX refused (a name that did not resolve yet) may pass.
-            self._last_request = None if result.held_back else dict(tree)
+            self._pending = {}
             return result
+
+    def _held_back(self) -> dict[str, str]:
+        """The desired files NGINX refused, each still at its last good version or left out."""
+        return {
+            path: error
+            for path, (text, error) in self._refused.items()
+            if self._desired.get(path) == text
+        }
 
     def stop(self) -> int | None:
         """Stop NGINX gracefully (SIGQUIT, then SIGKILL after the stop timeout).
@@ -158,89 +204,117 @@ class NginxManager:
 
     # --- the steps ---------------------------------------------------------------------
 
-    def _apply(self, desired: dict[str, str], reason: str) -> ApplyResult:
-        settings, conf_dir = self._settings, self._settings.conf_dir
+    def _apply(self, wanted: dict[str, str | None], reason: str) -> ApplyResult:
+        settings, live = self._settings, self._live
         phases: dict[str, float] = {}
         self._attempt += 1
         version = self._attempt
         version_path, version_text = self._version_file(version)
-        candidate = {**desired, version_path: version_text}
-
-        candidate, held_back, staging = self._stage_and_check(candidate, version_path, phases)
+        # What goes to disk: the wanted files that differ from live, remembered refusals
+        # kept at their live version without a check.
+        diff: dict[str, str | None] = {}
+        for path, text in wanted.items():
+            refused = self._refused.get(path)
+            if refused is not None and refused[0] == text:
+                continue
+            if live.get(path) != text:
+                diff[path] = text
+        diff[version_path] = version_text
+        clock = time.perf_counter()
+        try:
+            self._stage.prepare(live)
+            for path, text in diff.items():
+                self._stage.put(path, text)
+        except OSError as error:
+            self._stage.invalidate()
+            raise ApplyError(f"cannot stage the configuration: {error}") from error
+        phases["stage"] = time.perf_counter() - clock
+        self._check_staged(diff, version_path, phases)
+        held_back = self._held_back()
         # Files left by an earlier run, measured against what will really go live.
-        stale = trees.stale_files(conf_dir, candidate) if not self._ready.is_set() else []
-        visible = set(candidate) - {version_path}
-        unchanged = all(self._live.get(p) == candidate[p] for p in visible) and visible == (
-            set(self._live) - {version_path}
+        stale = (
+            trees.stale_files(settings.conf_dir, _paths_after(live, diff))
+            if not self._ready.is_set()
+            else []
         )
-        if unchanged and not stale and self._ready.is_set():
-            trees.discard(conf_dir)  # every change was held back: nothing to reload
+        if set(diff) == {version_path} and not stale and self._ready.is_set():
+            self._stage.revert(version_path, live)  # every change was held back
             return ApplyResult(self._version, changed=True, reloaded=False, held_back=held_back)
 
         clock = time.perf_counter()
-        previous = self._live
+        previous = {path: live.get(path) for path in diff}
         try:
-            trees.swap(conf_dir, staging, previous, candidate, stale)
+            self._stage.publish(diff)
+            for path in stale:
+                (settings.conf_dir / path).unlink(missing_ok=True)
         except OSError as error:
-            self._put_back(previous, candidate)
-            trees.discard(conf_dir)
+            self._stage.invalidate()
+            self._put_back(previous)
             raise ApplyError(f"cannot write the configuration: {error}") from error
+        _update(live, diff)
         phases["swap"] = time.perf_counter() - clock
         if settings.render_only:
-            self._commit(candidate, version)
+            self._commit(version)
             return ApplyResult(version, True, False, held_back, phases)
 
         clock = time.perf_counter()
         outcome = self._load(version, phases)
         if outcome.error is not None:
-            self._restore(previous, candidate, reload=not outcome.master_refused)
+            self._restore(previous, reload=not outcome.master_refused)
             raise ApplyError(f"NGINX did not load the new configuration: {outcome.error}")
-        self._commit(candidate, version)
+        self._commit(version)
         if self._observer is not None:
             self._observer.reload_succeeded(reason, time.perf_counter() - clock)
         return ApplyResult(version, True, True, held_back, phases)
 
-    def _stage_and_check(
-        self, candidate: dict[str, str], version_path: str, phases: dict[str, float]
-    ) -> tuple[dict[str, str], dict[str, str], Path]:
-        """Stage and check until NGINX accepts; hold back each file it blames.
+    def _check_staged(
+        self, diff: dict[str, str | None], version_path: str, phases: dict[str, float]
+    ) -> None:
+        """Check the stage until NGINX accepts it; hold back each file it blames.
 
         A blamed resource file goes back to its last good version, or out when it has
-        none. The main file, the version file, and a core file without a last good
-        version cannot be held back: then the whole apply fails.
+        none, and its refusal is remembered. The main file, the version file, a file
+        this apply does not change, and a core file without a last good version cannot
+        be held back: then the whole apply fails and the stage is put back.
         """
-        conf_dir, held_back = self._settings.conf_dir, dict[str, str]()
-        for _attempt in range(len(candidate) + 1):
+        live, main = self._live, self._stage.dir / MAIN_FILE
+        for _attempt in range(len(diff) + 1):
             clock = time.perf_counter()
-            try:
-                staging = trees.stage(conf_dir, self._live, candidate)
-            except OSError as error:
-                trees.discard(conf_dir)
-                raise ApplyError(f"cannot stage the configuration: {error}") from error
-            phases["stage"] = phases.get("stage", 0.0) + time.perf_counter() - clock
-            clock = time.perf_counter()
-            result = self._check(staging / MAIN_FILE)
+            result = self._check(main)
             phases["test"] = phases.get("test", 0.0) + time.perf_counter() - clock
             if result.ok:
-                return candidate, held_back, staging
-            blamed = _blamed_file(result, staging)
+                return
+            blamed = _blamed_file(result, self._stage.dir)
+            text = diff.get(blamed) if blamed is not None else None
             if (
                 blamed is None
-                or blamed in held_back
+                or blamed not in diff
+                or text is None
                 or blamed in (MAIN_FILE, version_path)
-                or (blamed == DEFAULT_SERVER_FILE and blamed not in self._live)
+                or (blamed == DEFAULT_SERVER_FILE and blamed not in live)
             ):
-                trees.discard(conf_dir)
+                self._revert_stage(diff)
                 raise ApplyError(f"NGINX refused the configuration: {result.error}", result.output)
-            held_back[blamed] = result.error
-            if blamed in self._live:
-                candidate = {**candidate, blamed: self._live[blamed]}
+            self._refused[blamed] = (text, result.error)
+            del diff[blamed]
+            try:
+                self._stage.revert(blamed, live)
+            except OSError as error:
+                self._stage.invalidate()
+                raise ApplyError(f"cannot stage the configuration: {error}") from error
+            if blamed in live:
                 log.warning("holding %s at its last good version: %s", blamed, result.error)
             else:
-                candidate = {p: t for p, t in candidate.items() if p != blamed}
                 log.warning("leaving %s out: %s", blamed, result.error)
-        trees.discard(conf_dir)
+        self._revert_stage(diff)
         raise ApplyError("NGINX kept refusing the configuration")
+
+    def _revert_stage(self, diff: Mapping[str, str | None]) -> None:
+        try:
+            for path in diff:
+                self._stage.revert(path, self._live)
+        except OSError:
+            self._stage.invalidate()
 
     def _check(self, main: Path) -> CheckResult:
         if self._settings.render_only:
@@ -312,26 +386,24 @@ class NginxManager:
             give_up=self._give_up,
         )
 
-    def _restore(
-        self, previous: dict[str, str], candidate: dict[str, str], *, reload: bool
-    ) -> None:
-        """Put the previous tree back, and make NGINX run it again unless it never left it.
+    def _restore(self, previous: Mapping[str, str | None], *, reload: bool) -> None:
+        """Put the previous versions of the changed files back, and make NGINX run them
+        again unless it never left them.
 
-        With no previous tree (NGINX failed to start) the checked files stay: they
+        With nothing live before (NGINX failed to start) the checked files stay: they
         passed `nginx -t`, and there is nothing better to show. When the master refused
         the new configuration it still runs the previous one: only the files go back.
         """
-        if not previous:
+        if not any(text is not None for text in previous.values()):
             return
         process = self._process
         if not reload or process is None or not process.running or self._stopping.is_set():
-            self._put_back(previous, candidate)
+            self._put_back(previous)
             return
         # A fresh version number, so that the old workers cannot confirm the restore.
         self._attempt += 1
         version_path, version_text = self._version_file(self._attempt)
-        restored = {**previous, version_path: version_text}
-        self._put_back(restored, candidate)
+        self._put_back({**previous, version_path: version_text})
         self._give_up.clear()
         old_workers = process.worker_pids()
         try:
@@ -349,18 +421,22 @@ class NginxManager:
         else:
             log.error("NGINX did not confirm the restored configuration %d", self._attempt)
 
-    def _put_back(self, tree: dict[str, str], written: dict[str, str]) -> None:
-        """Write `tree` over `written` and remember it as live; a failure is logged, since the
-        caller is already reporting the error that brought us here."""
+    def _put_back(self, files: Mapping[str, str | None]) -> None:
+        """Write `files` (None: delete) into the live directory and the stage, and remember
+        them as live; a failure is logged, since the caller is already reporting the error
+        that brought us here."""
         try:
-            trees.write_tree(self._settings.conf_dir, tree, written)
-            self._live = tree
+            for path, text in files.items():
+                self._stage.put(path, text)
+            self._stage.publish(files)
+            _update(self._live, files)
         except OSError as error:
             log.error("could not restore the previous configuration files: %s", error)
-            self._live = {}  # unknown: the next apply writes every file
+            self._stage.invalidate()
+            self._live.clear()  # unknown: the next apply writes every file
+            self._pending = dict(self._desired)
 
-    def _commit(self, tree: dict[str, str], version: int) -> None:
-        self._live = tree
+    def _commit(self, version: int) -> None:
         self._version = version
         self._ready.set()
 
@@ -373,6 +449,19 @@ class NginxManager:
         self._give_up.set()
         if self._on_nginx_exit is not None:
             self._on_nginx_exit(code)
+
+
+def _paths_after(live: Mapping[str, str], diff: Mapping[str, str | None]) -> set[str]:
+    """The paths of `live` once `diff` is applied (used once, at the first apply)."""
+    return {p for p in live if p not in diff} | {p for p, t in diff.items() if t is not None}
+
+
+def _update(tree: dict[str, str], changes: Mapping[str, str | None]) -> None:
+    for path, text in changes.items():
+        if text is None:
+            tree.pop(path, None)
+        else:
+            tree[path] = text
 
 
 def _blamed_file(result: CheckResult, staging: Path) -> str | None:

@@ -13,24 +13,23 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path, PurePosixPath
+
+from nginx_ingress.layout import OWNED_DIRECTORIES, is_secret
 
 Tree = Mapping[str, str]
 
 STAGING = ".staging"
-# Directories whose files are all ours: a file there that is not in the tree is stale.
-OWNED_DIRECTORIES = ("conf.d", "stream-conf.d", "secrets")
-SECRET_DIRECTORY = "secrets"
 
 
 class TreeError(ValueError):
     """A tree holds a path the manager will not write."""
 
 
-def check_paths(tree: Tree) -> None:
+def check_paths(paths: Iterable[str]) -> None:
     """Relative paths only, inside the conf dir, never into the staging directory."""
-    for relative in tree:
+    for relative in paths:
         path = PurePosixPath(relative)
         if (
             path.is_absolute()
@@ -61,7 +60,7 @@ def stage(live_dir: Path, live: Tree, desired: Tree) -> Path:
                 continue
             except OSError:
                 pass  # a filesystem without hard links: write the copy instead
-        write_file(target, text, secret=_is_secret(relative))
+        write_file(target, text, secret=is_secret(relative))
     return staging
 
 
@@ -88,7 +87,7 @@ def write_tree(live_dir: Path, tree: Tree, previous: Tree) -> None:
         target = live_dir / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         temporary = target.with_name(f".{target.name}.tmp")
-        write_file(temporary, tree[relative], secret=_is_secret(relative))
+        write_file(temporary, tree[relative], secret=is_secret(relative))
         os.replace(temporary, target)
     for relative in set(previous) - set(tree):
         _remove(live_dir / relative)
@@ -112,7 +111,7 @@ def write_whole(directory: Path, tree: Tree) -> None:
         (directory / relative).unlink()
 
 
-def stale_files(live_dir: Path, desired: Tree) -> list[str]:
+def stale_files(live_dir: Path, desired: Collection[str]) -> list[str]:
     """Files in the directories we own that the tree does not hold (left by an earlier run)."""
     stale = []
     for directory in OWNED_DIRECTORIES:
@@ -136,7 +135,3 @@ def write_file(path: Path, text: str, *, secret: bool) -> None:
             remaining = remaining[os.write(descriptor, remaining) :]
     finally:
         os.close(descriptor)
-
-
-def _is_secret(relative: str) -> bool:
-    return PurePosixPath(relative).parts[0] == SECRET_DIRECTORY
