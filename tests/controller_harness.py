@@ -39,6 +39,12 @@ def cluster_objects(replicas: int = 2) -> list[dict[str, Any]]:
     objects: list[dict[str, Any]] = [
         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}},
         {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "IngressClass",
+            "metadata": {"name": "nginx"},
+            "spec": {"controller": "nginx.org/ingress-controller"},
+        },
+        {
             "apiVersion": "apps/v1",
             "kind": "Deployment",
             "metadata": {"name": "nginx-ingress", "namespace": NS, "labels": labels},
@@ -78,6 +84,38 @@ def cluster_objects(replicas: int = 2) -> list[dict[str, Any]]:
 
 def _owner(kind: str, name: str) -> dict[str, Any]:
     return {"apiVersion": "apps/v1", "kind": kind, "name": name, "uid": "", "controller": True}
+
+
+ROUTING_READS: list[dict[str, Any]] = [
+    {
+        "kind": "ClusterRole",
+        "metadata": {"name": "routing-reads"},
+        "rules": [
+            {
+                "apiGroups": [""],
+                "resources": ["services", "secrets"],
+                "verbs": ["get", "list", "watch"],
+            },
+            {
+                "apiGroups": ["networking.k8s.io"],
+                "resources": ["ingresses", "ingressclasses"],
+                "verbs": ["get", "list", "watch"],
+            },
+            {
+                "apiGroups": ["discovery.k8s.io"],
+                "resources": ["endpointslices"],
+                "verbs": ["get", "list", "watch"],
+            },
+        ],
+    },
+    {
+        "kind": "ClusterRoleBinding",
+        "metadata": {"name": "routing-reads"},
+        "roleRef": {"kind": "ClusterRole", "name": "routing-reads"},
+        "subjects": [{"kind": "ServiceAccount", "name": "nginx-ingress", "namespace": NS}],
+    },
+]
+"""What every controller reads cluster-wide to route, for tests that enforce RBAC."""
 
 
 def seed_cluster(cluster: DevCluster, replicas: int = 2) -> None:

@@ -18,6 +18,9 @@ SECRETS_DIR = "secrets"
 CATCH_ALL_DIR = "default-server.d"
 """Locations of Ingress rules without a host: included by the catch-all server."""
 DEFAULT_SERVER_FILE = f"{CONF_DIR}/_default-server.conf"
+DEFAULT_SECRET_FILE = f"{SECRETS_DIR}/default"
+"""The catch-all server's certificate (`-default-server-tls-secret`), as NIC names it; no
+Ingress Secret's file can have this name (theirs are `<namespace>-<name>`)."""
 
 OWNED_DIRECTORIES = (CONF_DIR, STREAM_CONF_DIR, SECRETS_DIR, CATCH_ALL_DIR)
 """Directories whose files are all the controller's: one not in the tree is stale."""

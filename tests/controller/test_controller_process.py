@@ -16,6 +16,7 @@ from nginx_ingress_dev.devcluster import DevCluster, RbacAuthorizer, RequestReco
 from controller_harness import (
     COMMAND,
     NS,
+    ROUTING_READS,
     SERVICE,
     Harness,
     events,
@@ -126,6 +127,7 @@ def test_a_forbidden_service_create_is_reported_retried_and_serving_goes_on(
                 "roleRef": {"kind": "Role", "name": "controller"},
                 "subjects": [{"kind": "ServiceAccount", "name": "nginx-ingress", "namespace": NS}],
             },
+            *ROUTING_READS,
         ]
     )
     cluster = dev_cluster_factory(

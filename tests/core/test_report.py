@@ -13,7 +13,6 @@ import pytest
 
 from nginx_ingress.controller.report import (
     SyncOutcome,
-    applied_tree,
     describe_apply,
     summarize,
 )
@@ -102,29 +101,28 @@ def test_retry_reasons() -> None:
     reasons = SyncOutcome(
         False, False, ABSENT, "NGINX refused it", (("conf.d/a.conf", "e"),)
     ).retry_reasons()
-    assert reasons == [
-        "the configuration was not applied: NGINX refused it",
-        "NGINX refused conf.d/a.conf",
-    ]
+    # A refused file is terminal: checked again when its text changes, not on a timer.
+    assert reasons == ["the configuration was not applied: NGINX refused it"]
 
 
 def test_describe_apply() -> None:
     first = {"nginx.conf": "a", "conf.d/x.conf": "x", "config-version.conf": "v"}
     result = ApplyResult(1, changed=True, reloaded=True)
-    assert describe_apply({}, first, result, render_only=False, conf_dir="/etc/nginx") == (
+    line = describe_apply(first, result, first=True, render_only=False, conf_dir="/etc/nginx")
+    assert line == (
         "configuration version 1 applied, NGINX started: changed conf.d/x.conf, nginx.conf"
     )
-    second = {"nginx.conf": "b", "conf.d/y.conf": "y", "config-version.conf": "v"}
+    second = {"nginx.conf": "b", "conf.d/y.conf": "y", "conf.d/x.conf": None}
     result = ApplyResult(2, True, False, {"conf.d/y.conf": "refused"})
-    assert describe_apply(first, second, result, render_only=True, conf_dir="/c") == (
+    assert describe_apply(second, result, first=False, render_only=True, conf_dir="/c") == (
         "configuration version 2 written to /c (-render-only, NGINX is not run): wrote "
         "nginx.conf, config-version.conf; removed conf.d/x.conf"
     )
     assert describe_apply(
-        first, first, ApplyResult(1, False, False), render_only=False, conf_dir="/c"
+        {}, ApplyResult(1, False, False), first=False, render_only=False, conf_dir="/c"
     ) == ("configuration version 1 unchanged: nothing to apply")
-    assert applied_tree(first, second, {"conf.d/y.conf": "refused"}) == {
-        "nginx.conf": "b",
-        "config-version.conf": "v",
-    }
-    assert applied_tree(second, second, {"conf.d/y.conf": "refused"})["conf.d/y.conf"] == "y"
+    many = {f"conf.d/{n:02}.conf": "x" for n in range(12)}
+    line = describe_apply(
+        many, ApplyResult(3, True, True), first=False, render_only=False, conf_dir="/c"
+    )
+    assert line.endswith("conf.d/09.conf and 2 more")

@@ -31,13 +31,7 @@ from nginx_ingress.resources import EndpointSlice, Ingress, IngressClass, Secret
 
 T = TypeVar("T")
 
-INGRESS, INGRESS_CLASS, SERVICE, ENDPOINT_SLICE, SECRET = (
-    "Ingress",
-    "IngressClass",
-    "Service",
-    "EndpointSlice",
-    "Secret",
-)
+INGRESS, INGRESS_CLASS, SERVICE, SECRET = ("Ingress", "IngressClass", "Service", "Secret")
 BY_SERVICE, BY_SECRET = "service", "secret"
 OnChange = Callable[[str, frozenset[str]], None]
 """(kind, keys that changed)."""
@@ -109,12 +103,14 @@ class ClusterInformers:
         self.services: Informer[Service] = self._informer(
             SERVICES, SERVICE, Service.from_object, self._namespaces
         )
+        # A slice's change is reported as its Service's: what routing looks up.
         self.slices: Informer[EndpointSlice] = self._informer(
             ENDPOINTSLICES,
-            ENDPOINT_SLICE,
+            SERVICE,
             EndpointSlice.from_object,
             self._namespaces,
             indexers={BY_SERVICE: _slice_service},
+            signal=_slice_service,
         )
         self.secrets: Informer[Secret] = self._informer(
             SECRETS,
@@ -133,6 +129,7 @@ class ClusterInformers:
         *,
         indexers: Mapping[str, Indexer] | None = None,
         field_selector: str | None = None,
+        signal: Indexer | None = None,
     ) -> Informer[T]:
         def changed(keys: frozenset[str]) -> None:
             self._on_change(kind, keys)
@@ -148,6 +145,7 @@ class ClusterInformers:
                 timing=self._timing,
                 transform=transform,
                 indexers=indexers,
+                signal=signal,
             )
             for namespace in scopes
         ]

@@ -1,58 +1,61 @@
-"""The controller loop: changes → coalesce → snapshot → parse, build, render → apply → report.
+"""The controller loop: changes → coalesce → converge → apply → report.
 
 Idempotent, in the manner of controller-runtime: each sync reads the desired state
-(the ConfigMap) and the actual state (the headless Service, NGINX's last applied
-tree), converges, and schedules a retry with backoff when the API failed it.
+(the ConfigMap and the Ingresses with what they refer to) and the actual state (the
+headless Service, what NGINX runs), converges, and schedules a retry with backoff
+when the API failed it. Changes arrive as keys by kind (`ChangeSet`), so a sync
+rebuilds only the Ingresses they touch; the first sync, a ConfigMap change and an
+IngressClass change look at every Ingress.
 
-Ordering for zone sync (spec section 3):
-- enable: the headless Service is created or repaired first, and only once it is
-  confirmed does the rendered configuration carry the zone-sync server;
-- disable: NGINX is reloaded without the zone-sync server first, then the Service
-  is deleted.
+One sync, in order:
+1. the ConfigMap is parsed (when it changed);
+2. zone sync: when asked for, the headless Service is created or repaired first,
+   and the zone-sync server is rendered only once the Service is confirmed;
+3. the routing table rebuilds the Ingresses the changes touch;
+4. the main files are rendered, and every changed file goes to the NGINX manager in
+   one apply (one reload); start-up waits until every informer has listed, so the
+   first apply carries every Ingress and NGINX starts once;
+5. zone sync off: only now, with NGINX no longer naming it, the Service is deleted;
+6. events: the ConfigMap's summary, and one per Ingress whose outcome changed.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 
-from nginx_ingress.build import build_configuration
+from nginx_ingress.build import RoutingSummary, build_configuration
 from nginx_ingress.configmap import ParseResult, Reason, parse_configmap
-from nginx_ingress.controller.report import (
-    Summary,
-    SyncOutcome,
-    applied_tree,
-    describe_apply,
-    summarize,
+from nginx_ingress.controller.changes import ChangeSet
+from nginx_ingress.controller.informers import (
+    INGRESS,
+    INGRESS_CLASS,
+    SECRET,
+    SERVICE,
+    ClusterInformers,
 )
+from nginx_ingress.controller.ingress_events import IngressEvents
+from nginx_ingress.controller.report import Summary, SyncOutcome, describe_apply, summarize
+from nginx_ingress.controller.zonesync import ZoneSyncService
 from nginx_ingress.debounce import Debouncer
-from nginx_ingress.kube.api import (
-    CONFIGMAPS,
-    PODS,
-    SERVICES,
-    WORKLOADS,
-    KubeApi,
-    KubeError,
-    Object,
-    Resource,
-)
+from nginx_ingress.generate.table import Changes, IngressReport, RoutingTable
+from nginx_ingress.kube.api import CONFIGMAPS, KubeApi, Object
 from nginx_ingress.kube.events import WARNING, EventRecorder, ObjectReference
-from nginx_ingress.kube.headless import (
-    DesiredService,
-    HeadlessService,
-    ServiceOutcome,
-    ServiceState,
-)
+from nginx_ingress.kube.headless import ServiceOutcome, ServiceState
 from nginx_ingress.kube.reflector import Backoff, Reflector, WatchTiming
-from nginx_ingress.kube.workload import Workload, find_workload, selector_for, workload_of
-from nginx_ingress.nginx.manager import ApplyError, NginxManager
+from nginx_ingress.layout import DEFAULT_SECRET_FILE
+from nginx_ingress.nginx.manager import ApplyError, ApplyResult, NginxManager
 from nginx_ingress.observe.metrics import Metrics
 from nginx_ingress.render import render_configuration
 from nginx_ingress.settings import Settings
 
 log = logging.getLogger("nginx_ingress.controller")
+
+CONFIGMAP, ZONE_SYNC, EVERYTHING = "ConfigMap", "ZoneSync", "Everything"
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +66,11 @@ class ControllerSettings:
     """(namespace, name) of the controller's ConfigMap (`-nginx-configmaps`)."""
     service_selector: Mapping[str, str] | None = None
     """`-zone-sync-service-selector`: overrides the selector found from the workload."""
+    ingress_class: str = "nginx"
+    watch_namespaces: tuple[str, ...] = ()
+    """`-watch-namespace`: empty for every namespace."""
+    secret_namespaces: tuple[str, ...] | None = None
+    """`-watch-secret-namespace`: None for the same as `watch_namespaces`."""
     quiet: float = 0.1
     max_delay: float = 1.0
     timing: WatchTiming = field(default_factory=WatchTiming)
@@ -81,67 +89,78 @@ class Controller:
     ) -> None:
         self._config = config
         self._settings = config.settings
-        self._api = api
         self._manager = manager
         self._metrics = metrics
         self._recorder = recorder
         self._stopped = threading.Event()
+        self._lock = threading.Lock()
         self._retry_timer: threading.Timer | None = None
         self._retry = Backoff(config.timing.backoff_initial, config.timing.backoff_cap)
+        self._changes = ChangeSet()
+        # Owned by the sync thread:
         self._reported: tuple[str, str, Summary] | None = None
-        self._applied: dict[str, str] = {}  # the tree of the last successful apply
-        self._pod: Object | None = None
-        self._workload: Workload | None = None
-        self._workload_reflector: Reflector[Object] | None = None
-        self._workload_gone = False
-        self._lock = threading.Lock()
-        namespace = self._settings.namespace
-        self._service_reflector = self._reflector(
-            SERVICES, namespace, self._settings.zone_sync_service_name
-        )
-        self._configmap_reflector = (
-            self._reflector(CONFIGMAPS, *config.configmap) if config.configmap else None
-        )
-        self._service = HeadlessService(
+        self._parsed: tuple[object, ParseResult] | None = None
+        self._main: dict[str, str] = {}
+        self._unreported: list[IngressReport] = []
+        self._first_apply = True
+        self._table = RoutingTable(self._settings, config.ingress_class)
+        self._ingress_events = IngressEvents(recorder)
+
+        self._informers = ClusterInformers(
             api,
-            lambda: self._service_reflector.get(
-                f"{namespace}/{self._settings.zone_sync_service_name}"
-            ),
+            namespaces=config.watch_namespaces,
+            secret_namespaces=config.secret_namespaces,
+            on_change=self._changed,
+            timing=config.timing,
         )
+        self._zone_sync = ZoneSyncService(
+            api,
+            self._settings,
+            config.pod_name,
+            selector_override=config.service_selector,
+            on_change=lambda: self._changed(ZONE_SYNC, frozenset()),
+            timing=config.timing,
+        )
+        self._configmap_reflector: Reflector[Object] | None = None
+        if config.configmap is not None:
+            namespace, name = config.configmap
+            self._configmap_reflector = Reflector(
+                api,
+                CONFIGMAPS,
+                namespace=namespace,
+                field_selector=f"metadata.name={name}",
+                on_change=lambda keys: self._changed(CONFIGMAP, keys),
+                timing=config.timing,
+            )
         self._debouncer = Debouncer(
             self._sync, quiet=config.quiet, max_delay=config.max_delay, name="controller-sync"
         )
 
-    def _reflector(
-        self,
-        resource: Resource,
-        namespace: str,
-        name: str,
-        on_change: Callable[[], None] | None = None,
-    ) -> Reflector[Object]:
-        """A reflector that follows one object by name."""
-        return Reflector(
-            self._api,
-            resource,
-            namespace=namespace,
-            field_selector=f"metadata.name={name}",
-            on_change=lambda _keys: (on_change or self._changed)(),
-            timing=self._config.timing,
-        )
+    @property
+    def informers(self) -> ClusterInformers:
+        return self._informers
 
     @property
-    def reflectors(self) -> list[Reflector[Object]]:
-        found = [self._service_reflector]
+    def reflectors(self) -> list[Reflector[object]]:
+        found: list[Reflector[object]] = [*self._zone_sync.reflectors]  # type: ignore[list-item]
         if self._configmap_reflector is not None:
-            found.append(self._configmap_reflector)
-        if self._workload_reflector is not None:
-            found.append(self._workload_reflector)
-        return found
+            found.append(self._configmap_reflector)  # type: ignore[arg-type]
+        return [*found, *self._informers.reflectors]
+
+    def _gates(self) -> list[Reflector[object]]:
+        """The reflectors that must have listed before a sync: all but the workload's (a
+        failure to read it, RBAC say, must not stop routing)."""
+        gates: list[Reflector[object]] = [self._zone_sync.service_reflector]  # type: ignore[list-item]
+        if self._configmap_reflector is not None:
+            gates.append(self._configmap_reflector)  # type: ignore[arg-type]
+        return [*gates, *self._informers.reflectors]
 
     def start(self) -> None:
-        """Start watching; the first apply happens once every reflector has listed."""
-        for reflector in self.reflectors:
-            reflector.start()
+        """Start watching; the first apply happens once every informer has listed."""
+        if self._configmap_reflector is not None:
+            self._configmap_reflector.start()
+        self._zone_sync.start()
+        self._informers.start()
 
     def stop(self) -> None:
         """Stop taking changes: no sync starts after this returns (one running finishes)."""
@@ -150,47 +169,66 @@ class Controller:
             if self._retry_timer is not None:
                 self._retry_timer.cancel()
         self._debouncer.stop()
-        with self._lock:
-            reflectors = self.reflectors
-        for reflector in reflectors:
-            reflector.stop()
+        if self._configmap_reflector is not None:
+            self._configmap_reflector.stop()
+        self._zone_sync.stop()
+        self._informers.stop()
 
-    def _changed(self) -> None:
+    def _changed(self, kind: str, keys: frozenset[str]) -> None:
         if not self._stopped.is_set():
-            self._metrics.set_workqueue_depth("taskQueue", 1)
+            self._changes.add(kind, keys)
+            self._metrics.set_workqueue_depth("taskQueue", max(1, self._changes.depth))
             self._debouncer.trigger()
 
     # --- one sync ----------------------------------------------------------------------------
 
     def _sync(self) -> None:
-        # The workload's own watch does not gate syncs: a failure to list it (RBAC, say)
-        # must not stop the controller from following its ConfigMap.
-        gates = (self._service_reflector, self._configmap_reflector)
-        if self._stopped.is_set() or not all(r.synced.is_set() for r in gates if r is not None):
+        if self._stopped.is_set() or not all(r.synced.is_set() for r in self._gates()):
             return  # the last reflector to finish its first list triggers the first sync
+        taken = self._changes.take()
         self._metrics.set_workqueue_depth("taskQueue", 0)
         try:
-            retry = "; ".join(self._converge()) or None
+            retry = "; ".join(self._converge(taken)) or None
         except Exception:  # a bug, or an error no layer below expected: retry, never stop
             log.exception("the sync failed")
+            # What it was doing is unknown: the next sync looks at everything again.
+            self._changes.add(EVERYTHING)
             retry = "the sync failed unexpectedly (logged above)"
         self._schedule_retry(retry)
 
-    def _converge(self) -> list[str]:
-        """One sync; returns why it must be retried (empty when it converged)."""
+    def _converge(self, taken: Mapping[str, set[str]]) -> list[str]:
         configmap = self._configmap()
-        result = parse_configmap((configmap or {}).get("data"), self._settings)
+        result = self._parse(configmap)
+        everything = (
+            self._first_apply or CONFIGMAP in taken or INGRESS_CLASS in taken or EVERYTHING in taken
+        )
         zone_sync = result.config.zone_sync
         wanted = zone_sync.enabled
         outcome = ServiceOutcome(ServiceState.ABSENT)
         if wanted:
-            outcome = self._converge_service(enabled=True, port=zone_sync.port)
+            outcome = self._zone_sync.converge(enabled=True, port=zone_sync.port)
         ready = outcome.state is ServiceState.READY
-        error, held_back = self._apply(result, zone_sync_ready=ready)
+
+        update = self._table.update(
+            Changes(
+                ingresses=frozenset(taken.get(INGRESS, ())),
+                services=frozenset(taken.get(SERVICE, ())),
+                secrets=frozenset(taken.get(SECRET, ())),
+                everything=everything,
+            ),
+            self._informers,
+            result.config,
+            time.time(),
+        )
+        self._unreported.extend(update.reports)
+        changes = {**self._main_changes(result, zone_sync_ready=ready), **update.changed}
+        only_endpoints = set(taken) <= {SERVICE} and not everything
+        error, held_back = self._apply(changes, "endpoints" if only_endpoints else "other")
         if not wanted and error is None:
             # Only once NGINX no longer names the Service (spec: disable reloads first).
-            outcome = self._converge_service(enabled=False, port=zone_sync.port)
+            outcome = self._zone_sync.converge(enabled=False, port=zone_sync.port)
         self._metrics.set_zone_sync(enabled=wanted, service_ready=ready)
+        self._metrics.set_ingress_resources(self._table.served)
         synced = SyncOutcome(
             invalid_values=bool(result.problems),
             zone_sync_wanted=wanted,
@@ -199,6 +237,14 @@ class Controller:
             held_back=tuple(sorted(held_back.items())),
         )
         self._report(configmap, result, synced)
+        if error is None:
+            refused = {
+                owner: problem
+                for path, problem in held_back.items()
+                if (owner := self._table.owner_of(path)) is not None
+            }
+            self._ingress_events.report(self._unreported, refused)
+            self._unreported = []
         return synced.retry_reasons()
 
     def _configmap(self) -> Object | None:
@@ -206,96 +252,74 @@ class Controller:
             return None
         return self._configmap_reflector.get("/".join(self._config.configmap or ()))
 
-    def _apply(
-        self, result: ParseResult, *, zone_sync_ready: bool
-    ) -> tuple[str | None, dict[str, str]]:
-        """Render and apply; (the error that stopped it, the files held back and why)."""
-        configuration = build_configuration(
-            result.config, self._settings, zone_sync_service_ready=zone_sync_ready
+    def _parse(self, configmap: Object | None) -> ParseResult:
+        """The ConfigMap parsed, again only when its data changed."""
+        data = (configmap or {}).get("data")
+        if self._parsed is None or self._parsed[0] != data:
+            self._parsed = (data, parse_configmap(data, self._settings))
+        return self._parsed[1]
+
+    def _main_changes(self, result: ParseResult, *, zone_sync_ready: bool) -> dict[str, str | None]:
+        """The main files (nginx.conf, the catch-all server, the default certificate) that
+        differ from the last ones handed to the manager."""
+        certificate, files = None, {}
+        if self._settings.default_server_tls_secret is not None:
+            namespace, name = self._settings.default_server_tls_secret
+            secret = self._informers.secret(f"{namespace}/{name}")
+            if secret is not None and secret.tls is not None:
+                files[DEFAULT_SECRET_FILE] = secret.tls.pem
+                certificate = DEFAULT_SECRET_FILE
+            else:
+                why = "does not exist" if secret is None else secret.problem
+                log.warning(
+                    "-default-server-tls-secret %s/%s %s: TLS handshakes for names no "
+                    "Ingress serves are refused",
+                    namespace,
+                    name,
+                    why,
+                )
+        summary = RoutingSummary(
+            default_certificate=None if certificate is None else _relative(certificate),
+            catch_all_root=self._table.catch_all_root,
+            longest_host=self._table.longest_host,
         )
-        tree = render_configuration(configuration)
+        configuration = build_configuration(
+            result.config, self._settings, zone_sync_service_ready=zone_sync_ready, routing=summary
+        )
+        files.update(render_configuration(configuration))
+        changes: dict[str, str | None] = {
+            path: text for path, text in files.items() if self._main.get(path) != text
+        }
+        changes.update({path: None for path in self._main if path not in files})
+        self._main = files
+        return changes
+
+    def _apply(
+        self, changes: dict[str, str | None], reason: str
+    ) -> tuple[str | None, dict[str, str]]:
+        """Hand the changed files to the manager; (the error that stopped it, the files held
+        back and why)."""
         try:
-            applied = self._manager.apply(tree)
+            applied = self._manager.apply_changes(changes, reason)
         except ApplyError as error:
             log.error("configuration not applied: %s", error)
             return str(error), {}
         for path, problem in applied.held_back.items():
             log.warning("%s held back: %s", path, problem)
-        log.log(
-            logging.INFO if applied.changed else logging.DEBUG,
-            "%s",
-            describe_apply(
-                self._applied,
-                tree,
-                applied,
-                render_only=self._config.render_only,
-                conf_dir=str(self._settings.conf_dir),
-            ),
-        )
-        if applied.changed:
-            self._applied = applied_tree(self._applied, tree, applied.held_back)
+        self._log_apply(changes, applied)
         return None, dict(applied.held_back)
 
-    def _converge_service(self, *, enabled: bool, port: int) -> ServiceOutcome:
-        settings = self._settings
-        selector: dict[str, str] = {}
-        if enabled:
-            try:
-                self._discover_identity()
-            except KubeError as error:
-                if not self._config.service_selector:
-                    return ServiceOutcome(
-                        ServiceState.FAILED, f"cannot read the controller's own Pod: {error}"
-                    )
-            selector = selector_for(self._pod, self._workload, self._config.service_selector)
-            if not selector:
-                return ServiceOutcome(
-                    ServiceState.FAILED,
-                    "no selector for the headless Service: the Pod has no labels; "
-                    "set -zone-sync-service-selector",
-                )
-        owner = None if self._workload_gone else self._workload
-        desired = DesiredService(
-            settings.zone_sync_service_name, settings.namespace, port, selector, owner
+    def _log_apply(self, changes: Mapping[str, str | None], applied: ApplyResult) -> None:
+        line = describe_apply(
+            changes,
+            applied,
+            first=self._first_apply,
+            render_only=self._config.render_only,
+            conf_dir=str(self._settings.conf_dir),
         )
-        return self._service.converge(desired, enabled=enabled and settings.nginx_plus)
-
-    def _discover_identity(self) -> None:
-        """Read our Pod and its workload once; then follow the workload with a watch."""
-        if self._pod is not None:
-            return
-        namespace = self._settings.namespace
-        pod = self._api.get(PODS, self._config.pod_name, namespace)
-        workload = find_workload(self._api, pod)
-        self._pod, self._workload = pod, workload
-        with self._lock:
-            if (
-                workload is not None
-                and self._workload_reflector is None
-                and not self._stopped.is_set()
-            ):
-                self._workload_reflector = self._reflector(
-                    WORKLOADS[workload.kind], namespace, workload.name, self._workload_changed
-                )
-                self._workload_reflector.start()
-        log.info(
-            "running as Pod %s/%s of %s",
-            namespace,
-            self._config.pod_name,
-            f"{workload.kind} {workload.name}" if workload else "no known workload",
-        )
-
-    def _workload_changed(self) -> None:
-        reflector, workload = self._workload_reflector, self._workload
-        if reflector is None or workload is None:
-            return
-        current = reflector.get(f"{self._settings.namespace}/{workload.name}")
-        # Deleted: stop naming it as the Service's owner (the garbage collector would take
-        # the Service with it, and the next sync would create it again, in a loop).
-        self._workload_gone = current is None
-        if current is not None:
-            self._workload = workload_of(current)
-        self._changed()
+        log.log(logging.INFO if applied.changed else logging.DEBUG, "%s", line)
+        if applied.changed:
+            self._first_apply = False
 
     def _report(self, configmap: Object | None, result: ParseResult, synced: SyncOutcome) -> None:
         if configmap is None:
@@ -335,6 +359,12 @@ class Controller:
                 return
             delay = self._retry.next_delay()
             log.info("retrying the sync in %.1fs: %s", delay, reason)
-            self._retry_timer = threading.Timer(delay, self._changed)
+            self._retry_timer = threading.Timer(
+                delay, lambda: self._changed(EVERYTHING, frozenset())
+            )
             self._retry_timer.daemon = True
             self._retry_timer.start()
+
+
+def _relative(path: str) -> PurePosixPath:
+    return PurePosixPath(path)

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from nginx_ingress.kube.events import NORMAL, WARNING
 from nginx_ingress.kube.headless import ServiceOutcome, ServiceState
 from nginx_ingress.nginx.manager import ApplyResult
-from nginx_ingress.nginx.tree import Tree, changed_paths
 from nginx_ingress.render import CONFIG_VERSION_FILE
 
 
@@ -46,15 +45,15 @@ class SyncOutcome:
         return None
 
     def retry_reasons(self) -> list[str]:
-        """Why the sync must run again; empty when it converged (a conflict waits for the
-        Service to change: the watch brings that, retrying would only repeat the refusal)."""
+        """Why the sync must run again; empty when it converged. Two outcomes wait for a
+        change instead, as retrying would only repeat the refusal: a conflict (the
+        Service's watch reports its change) and a file NGINX refused (a terminal problem
+        of its resource: the manager checks it again once its text changes)."""
         reasons = []
         if self.apply_error is not None:
             reasons.append(f"the configuration was not applied: {self.apply_error}")
         if self.service.state is ServiceState.FAILED:
             reasons.append(f"the zone-sync headless Service: {self.service.message}")
-        if self.held_back:
-            reasons.append("NGINX refused " + ", ".join(path for path, _ in self.held_back))
         return reasons
 
 
@@ -90,38 +89,40 @@ def summarize(name: str, outcome: SyncOutcome) -> Summary:
 
 
 def describe_apply(
-    previous: Tree, tree: Tree, result: ApplyResult, *, render_only: bool, conf_dir: str
+    changes: Mapping[str, str | None],
+    result: ApplyResult,
+    *,
+    first: bool,
+    render_only: bool,
+    conf_dir: str,
 ) -> str:
     """One log line for an apply: its version and which files it changed or wrote.
 
-    `previous` is the tree of the last successful apply ({} before the first), `tree`
-    the one just handed to the manager. The config-version file is left out of the
-    changes: the manager rewrites it with every new version.
+    `changes` are the files handed to the manager (path → text, None: removed). The
+    config-version file is left out: the manager rewrites it with every new version.
+    Long lists are cut (the first apply of a big cluster writes thousands of files).
     """
     version = result.version
     if not result.changed:
         return f"configuration version {version} unchanged: nothing to apply"
     left_out = {*result.held_back, CONFIG_VERSION_FILE}
-    changed = [path for path in changed_paths(previous, tree) if path not in left_out]
-    removed = sorted(set(previous) - set(tree))
+    changed = sorted(p for p, t in changes.items() if t is not None and p not in left_out)
+    removed = sorted(p for p, t in changes.items() if t is None)
     if render_only:
-        written = ", ".join([*changed, CONFIG_VERSION_FILE])
+        written = _listed([*changed, CONFIG_VERSION_FILE])
         line = f"configuration version {version} written to {conf_dir} (-render-only, NGINX is "
         line += f"not run): wrote {written}"
     elif not result.reloaded:
         return f"configuration version {version} kept: NGINX refused every change"
     else:
-        how = "started" if not previous else "reloaded"
+        how = "started" if first else "reloaded"
         line = f"configuration version {version} applied, NGINX {how}: "
-        line += f"changed {', '.join(changed)}" if changed else "no file changed"
+        line += f"changed {_listed(changed)}" if changed else "no file changed"
     if removed:
-        line += f"; removed {', '.join(removed)}"
+        line += f"; removed {_listed(removed)}"
     return line
 
 
-def applied_tree(previous: Tree, tree: Tree, held_back: Mapping[str, str]) -> dict[str, str]:
-    """The tree now live: `tree`, except that a held-back file keeps its previous text (or
-    stays out when it had none), as the manager does."""
-    live = {path: text for path, text in tree.items() if path not in held_back}
-    live.update({path: previous[path] for path in held_back if path in previous})
-    return live
+def _listed(paths: list[str], limit: int = 10) -> str:
+    shown = ", ".join(paths[:limit])
+    return shown if len(paths) <= limit else f"{shown} and {len(paths) - limit} more"

@@ -22,6 +22,7 @@ from pathlib import Path
 from nginx_ingress.cliflags import add_bool_flag, flag_names
 from nginx_ingress.configmap.parsers import InvalidValue, parse_time
 from nginx_ingress.controller.loop import Controller, ControllerSettings
+from nginx_ingress.controller.preflight import PreflightError, check_ingress_class
 from nginx_ingress.kube.client import KubeConfigError, connect
 from nginx_ingress.kube.events import EventRecorder
 from nginx_ingress.logs import FORMATS, LEVELS, configure
@@ -68,8 +69,22 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         *flag_names("ingress-class"),
         default="nginx",
         metavar="CLASS",
-        help="the ingress class; until Ingresses are rendered, only the `class` label of the "
-        "metrics (default %(default)s)",
+        help="serve Ingresses of this class; the IngressClass must exist with controller "
+        "nginx.org/ingress-controller (default %(default)s)",
+    )
+    group.add_argument(
+        *flag_names("watch-namespace"),
+        default="",
+        metavar="NAMESPACE,…",
+        help="comma-separated namespaces whose Ingresses, Services and EndpointSlices are "
+        "watched (default all)",
+    )
+    group.add_argument(
+        *flag_names("watch-secret-namespace"),
+        default=None,
+        metavar="NAMESPACE,…",
+        help="comma-separated namespaces whose TLS Secrets are watched (default: those of "
+        "-watch-namespace)",
     )
     group.add_argument(
         *flag_names("kubeconfig"),
@@ -183,10 +198,28 @@ def controller_settings(args: argparse.Namespace, environ: dict[str, str]) -> Co
             if args.zone_sync_service_selector
             else None
         ),
+        ingress_class=args.ingress_class,
+        watch_namespaces=parse_namespaces("watch-namespace", args.watch_namespace),
+        secret_namespaces=(
+            None
+            if args.watch_secret_namespace is None
+            else parse_namespaces("watch-secret-namespace", args.watch_secret_namespace)
+        ),
         quiet=quiet,
         max_delay=max_delay,
         render_only=args.render_only,
     )
+
+
+def parse_namespaces(flag: str, text: str) -> tuple[str, ...]:
+    """A comma-separated list of namespaces; empty means every namespace."""
+    namespaces = tuple(sorted({part.strip() for part in text.split(",") if part.strip()}))
+    for namespace in namespaces:
+        try:
+            check_namespace(namespace)
+        except SettingsError as error:
+            raise UsageError(f"-{flag}: {error}") from None
+    return namespaces
 
 
 def run_controller(args: argparse.Namespace) -> int:
@@ -257,6 +290,14 @@ def run_controller(args: argparse.Namespace) -> int:
         "/".join(config.configmap) if config.configmap else "none",
         " Plus" if settings.nginx_plus else "",
     )
+    try:
+        check_ingress_class(api, config.ingress_class, stop=stop)
+    except PreflightError as error:
+        print(f"error: {error}", file=sys.stderr)
+        for listener in listeners:
+            listener.close()
+        recorder.stop()
+        return EXIT_USAGE
     controller.start()
     while not signalled and not stop.wait(0.2):
         pass

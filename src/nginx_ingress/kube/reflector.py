@@ -110,7 +110,11 @@ class Reflector(Generic[T]):
         timing: WatchTiming = WatchTiming(),
         transform: Callable[[Object], T] | None = None,
         indexers: Mapping[str, Indexer] | None = None,
+        signal: Indexer | None = None,
     ) -> None:
+        """`signal` maps an item to the keys `on_change` reports for it (by default the
+        item's own key): an EndpointSlice signals its Service, which is what routing
+        looks up, and a deleted slice still says whose it was."""
         self._api = api
         self.resource = resource
         self._namespace = namespace
@@ -120,6 +124,7 @@ class Reflector(Generic[T]):
         self._timing = timing
         self._transform: Callable[[Object], T] = transform or cast(Callable[[Object], T], _raw)
         self._indexers = dict(indexers or {})
+        self._signal = signal
         self._indexes: dict[str, dict[str, set[str]]] = {name: {} for name in self._indexers}
         self._items: dict[str, T] = {}
         self._lock = threading.Lock()
@@ -293,7 +298,17 @@ class Reflector(Generic[T]):
             else:
                 self._items[key] = item
                 self._index(key, item)
-        self._on_change(frozenset((key,)))
+        self._on_change(self._signalled({key: (previous, item)}))
+
+    def _signalled(self, changed: Mapping[str, tuple[T | None, T | None]]) -> frozenset[str]:
+        if self._signal is None:
+            return frozenset(changed)
+        keys: set[str] = set()
+        for before, after in changed.values():
+            for item in (before, after):
+                if item is not None:
+                    keys.update(self._signal(item))
+        return frozenset(keys)
 
     def _index(self, key: str, item: T) -> None:
         for name, indexer in self._indexers.items():

@@ -48,6 +48,10 @@ class Metrics:
         )
         self._last_reload_status.labels(self._class).set(0)
         self._reload_errors.labels(self._class)
+        self._ingress_resources = gauge(
+            "ingress_resources_total", "Ingresses served, by type", ("type",)
+        )
+        self._ingress_resources.labels(self._class, "regular").set(0)
         for reason in ("endpoints", "other"):
             self._reloads.labels(self._class, reason)
 
@@ -74,6 +78,10 @@ class Metrics:
 
     def set_workqueue_depth(self, name: str, depth: int) -> None:
         self._workqueue_depth.labels(self._class, name).set(depth)
+
+    def set_ingress_resources(self, regular: int) -> None:
+        """Ingresses served (NIC also counts mergeable "master" and "minion", not offered yet)."""
+        self._ingress_resources.labels(self._class, "regular").set(regular)
 
     def set_zone_sync(self, *, enabled: bool, service_ready: bool) -> None:
         self._zone_sync_enabled.labels(self._class).set(int(enabled))

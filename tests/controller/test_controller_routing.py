@@ -1,0 +1,289 @@
+"""Routing end to end: the local API server, `nginx-ingress run`, a real NGINX and real
+HTTP backends on 127.0.0.1 published as EndpointSlices; every answer is a real request
+through NGINX."""
+
+from __future__ import annotations
+
+import http.client
+import socket
+import ssl
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from backends import Backend, backends
+from certificates import make_certificate
+from nginx_ingress_dev.devcluster import DevCluster
+
+from controller_harness import Controller, Harness, eventually, harness, seed_cluster
+
+APP = "apps"
+
+
+def service(name: str, port: int = 80, port_name: str = "") -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"namespace": APP, "name": name},
+        "spec": {"ports": [{"name": port_name, "port": port, "protocol": "TCP"}]},
+    }
+
+
+def path(path: str, backend: str, path_type: str = "Prefix", port: int = 80) -> dict[str, Any]:
+    return {
+        "path": path,
+        "pathType": path_type,
+        "backend": {"service": {"name": backend, "port": {"number": port}}},
+    }
+
+
+def ingress(
+    name: str,
+    rules: list[dict[str, Any]],
+    *,
+    tls: list[dict[str, Any]] | None = None,
+    annotations: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    spec: dict[str, Any] = {"ingressClassName": "nginx", "rules": rules}
+    if tls:
+        spec["tls"] = tls
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "Ingress",
+        "metadata": {"namespace": APP, "name": name, "annotations": annotations or {}},
+        "spec": spec,
+    }
+
+
+def rule(host: str, *paths: dict[str, Any]) -> dict[str, Any]:
+    return {"host": host, "http": {"paths": list(paths)}}
+
+
+def get(controller: Controller, host: str, target: str) -> tuple[int, str] | None:
+    connection = http.client.HTTPConnection("127.0.0.1", controller.ports["http"], timeout=3)
+    try:
+        connection.request("GET", target, headers={"Host": host})
+        response = connection.getresponse()
+        return response.status, response.read().decode()
+    except OSError:
+        return None
+    finally:
+        connection.close()
+
+
+def answered_by(controller: Controller, host: str, target: str) -> str | None:
+    """The name of the backend that answered, "<status>" for NGINX's own answer."""
+    answer = get(controller, host, target)
+    if answer is None:
+        return None
+    status, body = answer
+    return body.split(" ", 1)[0] if status == 200 else str(status)
+
+
+def tls_subject(controller: Controller, server_name: str) -> str | None:
+    """The certificate's serial number NGINX presents for `server_name`, None when the
+    handshake is refused."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    try:
+        with (
+            socket.create_connection(("127.0.0.1", controller.ports["https"]), timeout=3) as raw,
+            context.wrap_socket(raw, server_hostname=server_name) as tls,
+        ):
+            der = tls.getpeercert(binary_form=True)
+    except (ssl.SSLError, OSError):
+        return None
+    from cryptography import x509  # noqa: PLC0415 - only this helper reads certificates
+
+    return str(x509.load_der_x509_certificate(der or b"").serial_number)
+
+
+@pytest.fixture
+def world(dev_cluster: DevCluster) -> Iterator[tuple[DevCluster, Harness, dict[str, Backend]]]:
+    seed_cluster(dev_cluster)
+    dev_cluster.seed([{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": APP}}])
+    with backends("coffee", "tea", "juice") as started, harness(dev_cluster) as box:
+        for name, backend in started.items():
+            dev_cluster.seed([service(name)])
+            dev_cluster.publish_endpoints(APP, name, ["127.0.0.1"], backend.port)
+        yield dev_cluster, box, started
+
+
+def start(box: Harness) -> Controller:
+    controller = box.start(plus=False)
+    assert eventually(lambda: controller.http_status("ready", "/nginx-ready") == 200, 30), (
+        controller.output()[-3000:]
+    )
+    return controller
+
+
+Waiter = Callable[[Callable[[], bool]], bool]
+
+
+def test_host_and_path_routing_with_exact_and_prefix_boundaries(
+    world: tuple[DevCluster, Harness, dict[str, Backend]],
+) -> None:
+    cluster, box, _ = world
+    cluster.seed(
+        [
+            ingress(
+                "cafe",
+                [
+                    rule(
+                        "cafe.example.com",
+                        path("/coffee", "coffee"),
+                        path("/tea", "tea", "Exact"),
+                        path("/", "juice"),
+                    ),
+                    rule("bar.example.com", path("/", "tea")),
+                ],
+            )
+        ]
+    )
+    controller = start(box)
+    assert answered_by(controller, "cafe.example.com", "/coffee") == "coffee"
+    assert answered_by(controller, "cafe.example.com", "/coffee/beans") == "coffee"
+    assert answered_by(controller, "cafe.example.com", "/coffeehouse") == "juice"  # element-wise
+    assert answered_by(controller, "cafe.example.com", "/tea") == "tea"
+    assert answered_by(controller, "cafe.example.com", "/tea/green") == "juice"  # Exact only
+    assert answered_by(controller, "bar.example.com", "/anything") == "tea"
+    assert answered_by(controller, "unknown.example.com", "/") == "404"  # the default server
+    answer = get(controller, "cafe.example.com", "/coffee/x?y=1")
+    assert answer is not None and answer[1].split()[1:3] == ["cafe.example.com", "/coffee/x?y=1"]
+    metrics = controller.metrics()
+    assert 'nginx_ingress_controller_ingress_resources_total{class="nginx",type="regular"} 1.0' in (
+        metrics
+    )
+    assert 'nginx_ingress_controller_nginx_reloads_total{class="nginx",reason="other"} 1.0' in (
+        metrics
+    ), "exactly one reload at start-up"
+
+
+def test_no_endpoints_answers_502_and_an_endpoint_change_is_served(
+    world: tuple[DevCluster, Harness, dict[str, Backend]],
+) -> None:
+    cluster, box, started = world
+    cluster.seed([service("empty")])
+    cluster.seed([ingress("shop", [rule("shop.example.com", path("/", "empty"))])])
+    controller = start(box)
+    assert answered_by(controller, "shop.example.com", "/") == "502"
+    cluster.publish_endpoints(APP, "empty", ["127.0.0.1"], started["juice"].port)
+    assert eventually(lambda: answered_by(controller, "shop.example.com", "/") == "juice")
+    # Counted once the manager confirmed the reload, just after the new workers answer.
+    assert eventually(lambda: 'reason="endpoints"} 1.0' in controller.metrics())
+
+
+def test_edit_delete_and_a_broken_ingress_beside_good_ones(
+    world: tuple[DevCluster, Harness, dict[str, Backend]],
+) -> None:
+    cluster, box, _ = world
+    cluster.seed([ingress("good", [rule("good.example.com", path("/", "coffee"))])])
+    controller = start(box)
+    assert answered_by(controller, "good.example.com", "/") == "coffee"
+    # An edit is served.
+    cluster.seed([ingress("good", [rule("good.example.com", path("/", "tea"))])])
+    assert eventually(lambda: answered_by(controller, "good.example.com", "/") == "tea")
+    # A broken Ingress is rejected with an event naming the field; the good one serves on.
+    cluster.seed([ingress("broken", [rule("broken.example.com", path("/a;b", "coffee"))])])
+    assert eventually(lambda: bool(_events(cluster, "broken", "Rejected")))
+    (rejected,) = _events(cluster, "broken", "Rejected")
+    assert "spec.rules[0].http.paths[0].path" in rejected["message"]
+    assert answered_by(controller, "good.example.com", "/") == "tea"
+    assert answered_by(controller, "broken.example.com", "/a;b") == "404"
+    # A half-valid Ingress is served without its bad annotation, with a Warning.
+    cluster.seed(
+        [
+            ingress(
+                "half",
+                [rule("half.example.com", path("/", "juice"))],
+                annotations={"nginx.org/proxy-read-timeout": "5 s"},
+            )
+        ]
+    )
+    assert eventually(lambda: answered_by(controller, "half.example.com", "/") == "juice")
+    assert eventually(lambda: bool(_events(cluster, "half", "AddedOrUpdatedWithError")))
+    # A deleted Ingress is gone.
+    cluster.delete_object("Ingress", APP, "good")
+    assert eventually(lambda: answered_by(controller, "good.example.com", "/") == "404")
+    assert not (controller.conf_dir / "conf.d" / f"{APP}-good.conf").exists()
+    assert len(_events(cluster, "good", "AddedOrUpdated")) == 2  # created, edited: no storm
+
+
+def test_tls_with_sni_and_a_missing_secret(
+    world: tuple[DevCluster, Harness, dict[str, Backend]],
+) -> None:
+    cluster, box, _ = world
+    secure = make_certificate("secure.example.com")
+    cluster.seed([secure.secret(APP, "secure-tls")])
+    cluster.seed(
+        [
+            ingress(
+                "secure",
+                [rule("secure.example.com", path("/", "coffee"))],
+                tls=[{"hosts": ["secure.example.com"], "secretName": "secure-tls"}],
+            ),
+            ingress(
+                "nocert",
+                [rule("nocert.example.com", path("/", "tea"))],
+                tls=[{"hosts": ["nocert.example.com"], "secretName": "missing"}],
+            ),
+        ]
+    )
+    controller = start(box)
+    assert tls_subject(controller, "secure.example.com") == str(secure.serial)
+    assert tls_subject(controller, "nocert.example.com") is None  # handshake rejected
+    assert tls_subject(controller, "other.example.com") is None  # the default server
+    assert answered_by(controller, "secure.example.com", "/") == "301"  # ssl-redirect
+    assert eventually(lambda: bool(_events(cluster, "nocert", "AddedOrUpdatedWithError")))
+    (warning,) = _events(cluster, "nocert", "AddedOrUpdatedWithError")
+    assert f"Secret {APP}/missing does not exist" in warning["message"]
+    # The Secret appears: the host serves it.
+    fixed = make_certificate("nocert.example.com")
+    cluster.seed([fixed.secret(APP, "missing")])
+    assert eventually(lambda: tls_subject(controller, "nocert.example.com") == str(fixed.serial))
+    # A rotated certificate is served after one change.
+    rotated = make_certificate("secure.example.com")
+    cluster.seed([rotated.secret(APP, "secure-tls")])
+    assert eventually(lambda: tls_subject(controller, "secure.example.com") == str(rotated.serial))
+
+
+def test_host_collision_is_resolved_oldest_first(
+    world: tuple[DevCluster, Harness, dict[str, Backend]],
+) -> None:
+    cluster, box, _ = world
+    cluster.seed([ingress("b-first", [rule("same.example.com", path("/", "coffee"))])])
+    controller = start(box)
+    assert answered_by(controller, "same.example.com", "/") == "coffee"
+    # Created later (its name sorts first, so only the timestamp can make it lose).
+    _later_than(cluster, "b-first")
+    cluster.seed([ingress("a-second", [rule("same.example.com", path("/", "tea"))])])
+    assert eventually(lambda: bool(_events(cluster, "a-second", "Rejected")))
+    (lost,) = _events(cluster, "a-second", "Rejected")
+    assert f"older Ingress {APP}/b-first" in lost["message"]
+    assert answered_by(controller, "same.example.com", "/") == "coffee"
+    cluster.delete_object("Ingress", APP, "b-first")
+    assert eventually(lambda: answered_by(controller, "same.example.com", "/") == "tea")
+
+
+def _later_than(cluster: DevCluster, name: str) -> None:
+    """Wait until the clock is past `name`'s creationTimestamp (second resolution)."""
+    created = cluster.get_object("Ingress", APP, name)["metadata"]["creationTimestamp"]
+    assert eventually(
+        lambda: (
+            __import__("datetime")
+            .datetime.now(__import__("datetime").UTC)
+            .strftime("%Y-%m-%dT%H:%M:%SZ")
+            > created
+        ),
+        3,
+    )
+
+
+def _events(cluster: DevCluster, name: str, reason: str) -> list[dict[str, Any]]:
+    return [
+        e
+        for e in cluster.objects("Event", APP)
+        if e["involvedObject"]["name"] == name and e["reason"] == reason
+    ]
