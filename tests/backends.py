@@ -21,7 +21,7 @@ class Backend:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 host = self.headers.get("Host", "")
-                address = f"{self.server.server_address[0]}:{self.server.server_address[1]}"
+                address = f"127.0.0.1:{backend.port}"
                 body = f"{backend.name} {host} {self.path} {address}\n".encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "text/plain")
@@ -29,7 +29,7 @@ class Backend:
                 self.end_headers()
                 self.wfile.write(body)
 
-            def log_message(self, format: str, *args: object) -> None:
+            def log_message(self, *_args: object) -> None:
                 return None
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
