@@ -4,6 +4,7 @@ through NGINX."""
 
 from __future__ import annotations
 
+import datetime
 import http.client
 import socket
 import ssl
@@ -269,15 +270,11 @@ def test_host_collision_is_resolved_oldest_first(
 
 def _later_than(cluster: DevCluster, name: str) -> None:
     """Wait until the clock is past `name`'s creationTimestamp (second resolution)."""
-    created = cluster.get_object("Ingress", APP, name)["metadata"]["creationTimestamp"]
+    found = cluster.get_object("Ingress", APP, name)
+    assert found is not None
+    created = found["metadata"]["creationTimestamp"]
     assert eventually(
-        lambda: (
-            __import__("datetime")
-            .datetime.now(__import__("datetime").UTC)
-            .strftime("%Y-%m-%dT%H:%M:%SZ")
-            > created
-        ),
-        3,
+        lambda: datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ") > created, 3
     )
 
 
