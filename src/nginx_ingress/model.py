@@ -217,6 +217,11 @@ class ProxyOptions:
     keepalive: bool = False
     """The upstreams keep connections open: send `Connection ""` so they can."""
 
+    @property
+    def custom_header_names(self) -> frozenset[str]:
+        """Lower-cased names of `set_headers`: they replace our default headers of that name."""
+        return frozenset(header.name.lower() for header in self.set_headers)
+
 
 @dataclass(frozen=True, slots=True)
 class Location:

@@ -15,14 +15,13 @@
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from nginx_ingress.resources import BackendRef, EndpointSlice, Service
 from nginx_ingress.values import HostKind, HostPort
 
-_ADDRESS_KINDS = {"IPv4": (4, HostKind.IPV4), "IPv6": (6, HostKind.IPV6)}
+_KINDS = {"IPv4": HostKind.IPV4, "IPv6": HostKind.IPV6}
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,40 +43,21 @@ def resolve(
     port = service.port(backend.port_number, backend.port_name)
     if port is None:
         return Resolved((), f"Service {name} has no port {backend.port}")
-    ready: set[HostPort] = set()
-    terminating: set[HostPort] = set()
+    ready: dict[tuple[int, bytes, int], HostPort] = {}
+    terminating: dict[tuple[int, bytes, int], HostPort] = {}
     for endpoint_slice in slices:
-        kind = _ADDRESS_KINDS.get(endpoint_slice.address_type)
+        kind = _KINDS.get(endpoint_slice.address_type)
         target = next((p for p in endpoint_slice.ports if p.name == port.name), None)
         if kind is None or target is None or target.port is None:
             continue
         if target.protocol != port.protocol or not 1 <= target.port <= 65535:
             continue
-        version, host_kind = kind
+        family = 4 if kind is HostKind.IPV4 else 6
         for endpoint in endpoint_slice.endpoints:
-            address = _address(endpoint.address, version)
-            if address is None:
-                continue
-            server = HostPort(address, host_kind, target.port)
+            key = (family, endpoint.order or endpoint.address.encode(), target.port)
             if endpoint.ready:
-                ready.add(server)
+                ready[key] = HostPort(endpoint.address, kind, target.port)
             elif endpoint.serving and endpoint.terminating:
-                terminating.add(server)
+                terminating[key] = HostPort(endpoint.address, kind, target.port)
     chosen = ready or terminating
-    return Resolved(tuple(sorted(chosen, key=_order)))
-
-
-def _address(text: str, version: int) -> str | None:
-    """The address in its canonical spelling, or None when it is not of `version`."""
-    if not text.isascii() or "%" in text:
-        return None
-    try:
-        address = ipaddress.ip_address(text)
-    except ValueError:
-        return None
-    return str(address) if address.version == version else None
-
-
-def _order(server: HostPort) -> tuple[int, bytes, int]:
-    address = ipaddress.ip_address(server.host)
-    return (address.version, address.packed, server.port or 0)
+    return Resolved(tuple(chosen[key] for key in sorted(chosen)))

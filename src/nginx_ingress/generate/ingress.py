@@ -89,10 +89,18 @@ def generate_ingress(
     inputs: IngressInputs, config: GlobalConfig, settings: Settings, now: float
 ) -> IngressResult:
     """The model of one Ingress's file; `now` (epoch seconds) only dates certificates."""
-    ingress = inputs.ingress
-    rejected = check_ingress(ingress)
+    rejected = check_ingress(inputs.ingress)
     if rejected:
         return IngressResult(None, rejected=rejected)
+    return generate_checked(inputs, config, settings, now)
+
+
+def generate_checked(
+    inputs: IngressInputs, config: GlobalConfig, settings: Settings, now: float
+) -> IngressResult:
+    """`generate_ingress` for an Ingress `check_ingress` found nothing wrong with (the
+    routing table checks each Ingress once, before it claims its hosts)."""
+    ingress = inputs.ingress
     annotations = parse_annotations(ingress.annotations, config, settings)
     builder = _Builder(inputs, annotations.options, config, settings, now)
     builder.warnings.extend(annotations.problems)

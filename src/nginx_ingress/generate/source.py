@@ -42,7 +42,8 @@ def secret_keys(ingress: Ingress) -> set[str]:
 
 
 class StaticSource:
-    """A fixed set of objects (manifests, tests), indexed as the informers index them."""
+    """A set of objects held in memory (manifests, tests, benchmarks), indexed as the
+    informers index them; `put_*` replace one object and keep the indexes right."""
 
     def __init__(
         self,
@@ -52,13 +53,33 @@ class StaticSource:
         secrets: Iterable[Secret] = (),
         classes: Iterable[IngressClass] = (),
     ) -> None:
-        self.ingresses = {i.key: i for i in ingresses}
+        self.ingresses: dict[str, Ingress] = {}
+        self._by_service: defaultdict[str, set[str]] = defaultdict(set)
+        self._by_secret: defaultdict[str, set[str]] = defaultdict(set)
+        for ingress in ingresses:
+            self.put_ingress(ingress)
         self.services = {s.key: s for s in services}
-        self.slices: defaultdict[str, list[EndpointSlice]] = defaultdict(list)
+        self.slices: defaultdict[str, dict[str, EndpointSlice]] = defaultdict(dict)
         for endpoint_slice in slices:
-            self.slices[endpoint_slice.service_key].append(endpoint_slice)
+            self.put_slice(endpoint_slice)
         self.secrets = {s.key: s for s in secrets}
         self.classes = {c.name: c for c in classes}
+
+    def put_ingress(self, ingress: Ingress) -> None:
+        previous = self.ingresses.get(ingress.key)
+        if previous is not None:
+            for key in service_keys(previous):
+                self._by_service[key].discard(previous.key)
+            for key in secret_keys(previous):
+                self._by_secret[key].discard(previous.key)
+        self.ingresses[ingress.key] = ingress
+        for key in service_keys(ingress):
+            self._by_service[key].add(ingress.key)
+        for key in secret_keys(ingress):
+            self._by_secret[key].add(ingress.key)
+
+    def put_slice(self, endpoint_slice: EndpointSlice) -> None:
+        self.slices[endpoint_slice.service_key][endpoint_slice.name] = endpoint_slice
 
     def ingress(self, key: str) -> Ingress | None:
         return self.ingresses.get(key)
@@ -67,16 +88,17 @@ class StaticSource:
         return list(self.ingresses)
 
     def ingresses_using_service(self, service_key: str) -> Iterable[str]:
-        return [k for k, i in self.ingresses.items() if service_key in service_keys(i)]
+        return set(self._by_service.get(service_key, ()))
 
     def ingresses_using_secret(self, secret_key: str) -> Iterable[str]:
-        return [k for k, i in self.ingresses.items() if secret_key in secret_keys(i)]
+        return set(self._by_secret.get(secret_key, ()))
 
     def service(self, key: str) -> Service | None:
         return self.services.get(key)
 
     def endpoint_slices(self, service_key: str) -> tuple[EndpointSlice, ...]:
-        return tuple(sorted(self.slices.get(service_key, ()), key=lambda s: s.name))
+        found = self.slices.get(service_key)
+        return tuple(found[name] for name in sorted(found)) if found else ()
 
     def secret(self, key: str) -> Secret | None:
         return self.secrets.get(key)

@@ -14,7 +14,6 @@ cluster only through a `ClusterSource`.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -26,7 +25,7 @@ from nginx_ingress.generate.ingress import (
     CATCH_ALL,
     IngressInputs,
     IngressResult,
-    generate_ingress,
+    generate_checked,
     hosts_of,
 )
 from nginx_ingress.generate.names import disambiguated_stem, ingress_stem
@@ -104,7 +103,7 @@ class RoutingTable:
         self._entries: dict[str, _Entry] = {}
         self._hosts = Claims()
         self._stems = Claims()
-        self._host_lengths: Counter[int] = Counter()
+        self._host_lengths: dict[int, int] = {}
         self._files: dict[str, str] = {}
         self._owners: dict[str, str] = {}
         self._secret_users: dict[str, set[str]] = {}
@@ -205,10 +204,13 @@ class RoutingTable:
 
     def _claim(self, key: str, ingress: Ingress, hosts: Iterable[str]) -> set[str]:
         hosts = tuple(hosts)
-        previous = self._hosts.claimed_by(key)
-        self._host_lengths.subtract(len(h) for h in previous)
-        self._host_lengths.update(len(h) for h in hosts)
-        self._host_lengths += Counter()  # drop the counts that reached zero
+        lengths = self._host_lengths
+        for host in self._hosts.claimed_by(key):
+            lengths[len(host)] -= 1
+            if not lengths[len(host)]:
+                del lengths[len(host)]
+        for host in hosts:
+            lengths[len(host)] = lengths.get(len(host), 0) + 1
         affected = self._hosts.claim(key, ingress.created, hosts)
         stem = ingress_stem(ingress.namespace, ingress.name)
         affected |= self._stems.claim(key, ingress.created, (stem,) if hosts else ())
@@ -241,7 +243,7 @@ class RoutingTable:
         if inputs == entry.inputs and not context.everything:
             return
         entry.inputs = inputs
-        result = generate_ingress(inputs, context.config, self._settings, context.now)
+        result = generate_checked(inputs, context.config, self._settings, context.now)
         entry.result = result
         files: dict[str, str] = {}
         if result.config is not None:

@@ -27,6 +27,16 @@ MAX_ARGUMENT_BYTES = 4000
 """NGINX reads a configuration in 4 KiB buffers and refuses a longer token."""
 
 
+class Rendered(str):
+    """Directives one of our own templates produced, to be printed as they are.
+
+    Only `render.files` makes one, from a template's output (a location's proxy
+    settings, rendered once per Ingress and printed in each of its locations). A
+    template cannot make one: the type is not in its namespace, and no model field
+    holds one, so user text still cannot reach a file unescaped.
+    """
+
+
 class UnsafeValue(ValueError):
     """A value reached a template that cannot be written as one safe NGINX argument.
 
@@ -52,6 +62,11 @@ def quoted(text: str) -> str:
 
 def nginx_arg(value: object) -> str:
     """One NGINX argument for a typed value (the Jinja2 `finalize` hook)."""
+    kind = type(value)
+    if kind is str:  # the most common case first: a name or keyword our code chose
+        return bare(value)  # type: ignore[arg-type]
+    if kind is Rendered:
+        return value  # type: ignore[return-value]
     if isinstance(value, bool):  # before int: bool is an int
         return "on" if value else "off"
     if isinstance(value, int):

@@ -10,7 +10,7 @@ import jinja2
 
 from nginx_ingress.layout import CONFIG_VERSION_FILE, DEFAULT_SERVER_FILE, MAIN_FILE
 from nginx_ingress.model import Configuration, ConfigVersion, IngressConfig
-from nginx_ingress.render.escape import nginx_arg
+from nginx_ingress.render.escape import Rendered, nginx_arg
 
 
 @cache
@@ -48,12 +48,23 @@ def render_configuration(configuration: Configuration) -> dict[str, str]:
 
 def render_ingress(config: IngressConfig) -> str:
     """The file of one Ingress: its upstreams and a server per host."""
-    return environment().get_template("ingress.conf.j2").render(ingress=config)
+    return _template("ingress.conf.j2").render(ingress=config, proxy_block=_proxy_block(config))
 
 
 def render_catch_all(config: IngressConfig) -> str:
     """The locations of an Ingress's rules without a host, for the catch-all server."""
-    return environment().get_template("catch-all.conf.j2").render(ingress=config)
+    return _template("catch-all.conf.j2").render(ingress=config, proxy_block=_proxy_block(config))
+
+
+def _proxy_block(config: IngressConfig) -> Rendered:
+    """The proxy settings every location of the Ingress shares, rendered once."""
+    return Rendered(_template("proxy.j2").render(proxy=config.proxy))
+
+
+@cache
+def _template(name: str) -> jinja2.Template:
+    """A compiled template, looked up once (Jinja2's own lookup costs several µs a call)."""
+    return environment().get_template(name)
 
 
 def render_config_version(version: ConfigVersion) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 
 from nginx_ingress.resources.fields import (
@@ -16,6 +17,7 @@ from nginx_ingress.resources.fields import (
 )
 
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
+_VERSIONS = {"IPv4": 4, "IPv6": 6}
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,10 +32,12 @@ class SlicePort:
 @dataclass(frozen=True, slots=True)
 class Endpoint:
     address: str
-    """The first address (kube-proxy uses only that one too)."""
+    """The first address (kube-proxy uses only that one too), in its canonical spelling."""
     ready: bool
     serving: bool
     terminating: bool
+    order: bytes = b""
+    """The packed address, for sorting (parsed once, here, not once per Ingress)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,11 +74,16 @@ class EndpointSlice:
                     protocol=string(port.get("protocol"), "protocol", problems) or "TCP",
                 )
             )
+        address_type = string(obj.get("addressType"), "addressType", problems)
+        version = _VERSIONS.get(address_type)
         endpoints = []
         for i, raw in enumerate(sequence(obj.get("endpoints"), "endpoints", problems)):
             endpoint = mapping(raw, f"endpoints[{i}]", problems)
             addresses = sequence(endpoint.get("addresses"), "addresses", problems)
-            if not addresses or not isinstance(addresses[0], str):
+            if not addresses or version is None:
+                continue
+            address = _address(addresses[0], version)
+            if address is None:
                 continue
             conditions = mapping(endpoint.get("conditions"), "conditions", problems)
             # The API: a nil `ready` (or `serving`) means true; nil `terminating` means false.
@@ -83,17 +92,29 @@ class EndpointSlice:
             terminating = boolean(conditions.get("terminating"), "terminating", problems)
             endpoints.append(
                 Endpoint(
-                    address=addresses[0],
+                    address=str(address),
                     ready=ready is not False,
                     serving=serving is not False if serving is not None else ready is not False,
                     terminating=terminating is True,
+                    order=address.packed,
                 )
             )
         return cls(
             namespace=namespace,
             name=name,
             service=labels.get(SERVICE_NAME_LABEL, ""),
-            address_type=string(obj.get("addressType"), "addressType", problems),
+            address_type=address_type,
             ports=tuple(ports),
             endpoints=tuple(endpoints),
         )
+
+
+def _address(text: object, version: int) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address when it is one of `version` (FQDN slices and bad values are skipped)."""
+    if not isinstance(text, str) or not text.isascii() or "%" in text:
+        return None
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    return address if address.version == version else None
