@@ -42,7 +42,7 @@ from nginx_ingress.resources import EndpointSlice, Ingress, IngressClass, Secret
 from nginx_ingress.settings import Settings
 
 sys.path.insert(0, str(Path(__file__).parent))
-from cluster_objects import NAMESPACE, cluster, endpoint_slice, ingress  # noqa: E402
+from cluster_objects import cluster, endpoint_slice, ingress
 
 STREAM_MODULE = Path("/usr/lib/nginx/modules/ngx_stream_module.so")
 

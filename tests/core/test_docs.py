@@ -7,6 +7,7 @@ from pathlib import Path
 
 from nginx_ingress.configmap import ALL_KEYS
 from nginx_ingress.configmap.keys import CORE_KEYS, describe_default
+from nginx_ingress.generate.annotations import ANNOTATIONS
 from nginx_ingress.settings import Settings
 
 DOCS = Path(__file__).parent.parent.parent / "docs"
@@ -23,3 +24,16 @@ def test_configmap_reference_lists_every_key_with_its_default() -> None:
 def test_zone_sync_page_lists_every_zone_sync_key() -> None:
     rows = dict(ROW.findall((DOCS / "zone-sync.md").read_text()))
     assert set(rows) == {key for key in ALL_KEYS if key.startswith("zone-sync")}
+
+
+def test_ingress_page_lists_every_annotation_with_its_configmap_key() -> None:
+    rows = dict(
+        re.findall(
+            r"^\| `([a-z0-9./-]+)` \|\s*`?([a-z0-9-]*)`?\s*\|",
+            (DOCS / "ingress.md").read_text(),
+            re.MULTILINE,
+        )
+    )
+    assert set(rows) == {spec.name for spec in ANNOTATIONS}
+    for spec in ANNOTATIONS:
+        assert rows[spec.name] == (spec.twin or ""), spec.name

@@ -74,7 +74,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     group.add_argument(
         *flag_names("watch-namespace"),
-        default="",
+        default=None,
         metavar="NAMESPACE,…",
         help="comma-separated namespaces whose Ingresses, Services and EndpointSlices are "
         "watched (default all)",
@@ -199,7 +199,7 @@ def controller_settings(args: argparse.Namespace, environ: dict[str, str]) -> Co
             else None
         ),
         ingress_class=args.ingress_class,
-        watch_namespaces=parse_namespaces("watch-namespace", args.watch_namespace),
+        watch_namespaces=parse_namespaces("watch-namespace", args.watch_namespace or ""),
         secret_namespaces=(
             None
             if args.watch_secret_namespace is None
