@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 import yaml
 
+from nginx_ingress_dev.devcluster import fieldvalidation
 from nginx_ingress_dev.devcluster.authn import Authenticator, UserInfo
 from nginx_ingress_dev.devcluster.authz import RbacAuthorizer, RequestAttributes
 from nginx_ingress_dev.devcluster.discovery import build_discovery
@@ -29,6 +30,7 @@ from nginx_ingress_dev.devcluster.errors import (
 )
 from nginx_ingress_dev.devcluster.hooks import FaultInjector, RequestLog, RequestRecord
 from nginx_ingress_dev.devcluster.media import YAML, Output, negotiate, request_format
+from nginx_ingress_dev.devcluster.openapi import Documents
 from nginx_ingress_dev.devcluster.patch import json_patch, merge_patch, strategic_merge
 from nginx_ingress_dev.devcluster.resources import ResourceType
 from nginx_ingress_dev.devcluster.selectors import (
@@ -175,6 +177,7 @@ class Api:
         self.request_log = request_log
         self.stopping = stopping
         self._discovery: dict[str, bytes] = {}
+        self.openapi = Documents(store.resources)
 
     def set_server_address(self, address: str) -> None:
         self._discovery = build_discovery(self.store.resources, address)
@@ -252,6 +255,11 @@ class Api:
             verb_seen.append("get")
             return Response(200, b"ok", content_type="text/plain")
         accept = request.headers.get("accept")
+        if path.startswith("/openapi/"):
+            verb_seen.append("get")
+            if request.method != "GET":
+                raise MethodNotAllowed(f"{request.method} is not allowed on {path}")
+            return _render(Response(200, self._openapi_document(path)), negotiate(accept))
         document = self._discovery.get(path)
         if document is not None:
             verb_seen.append("get")
@@ -286,6 +294,16 @@ class Api:
             return handler(request, route)
         response = handler(replace(request, output=output), route)
         return response if isinstance(response, StreamingResponse) else _render(response, output)
+
+    def _openapi_document(self, path: str) -> bytes:
+        if path.rstrip("/") == "/openapi/v2":
+            return self.openapi.v2()
+        if path.rstrip("/") == "/openapi/v3":
+            return self.openapi.v3_root()
+        document = self.openapi.v3(path.removeprefix("/openapi/v3/"))
+        if document is None or not path.startswith("/openapi/v3/"):
+            raise NotFound(f"the server could not find the requested resource ({path})")
+        return document
 
     # --- routing -----------------------------------------------------------------------
 
@@ -368,8 +386,10 @@ class Api:
         return True
 
     @staticmethod
-    def _object(stored: StoredObject, status: int = 200) -> Response:
-        return Response(status, stored.raw)
+    def _object(
+        stored: StoredObject, status: int = 200, headers: Mapping[str, str] | None = None
+    ) -> Response:
+        return Response(status, stored.raw, headers=headers or {})
 
     def _filter(self, request: Request, resource: ResourceType) -> ObjectFilter:
         return ObjectFilter(
@@ -425,27 +445,33 @@ class Api:
         return Response(200, body)
 
     def _create(self, request: Request, route: Route) -> Response:
+        validation = fieldvalidation.mode(request.query.get("fieldValidation"))
+        body = self._decode_body(request)
+        warnings = fieldvalidation.check(route.resource, body, validation)
         stored = self.store.create(
             route.resource,
             route.namespace or "",
-            self._decode_body(request),
+            body,
             dry_run=self._dry_run(request),
             field_manager=request.query.get("fieldManager"),
         )
-        return self._object(stored, 201)
+        return self._object(stored, 201, warnings)
 
     def _update(self, request: Request, route: Route) -> Response:
         assert route.name is not None
+        validation = fieldvalidation.mode(request.query.get("fieldValidation"))
+        body = self._decode_body(request)
+        warnings = fieldvalidation.check(route.resource, body, validation)
         stored = self.store.update(
             route.resource,
             route.namespace or "",
             route.name,
-            self._decode_body(request),
+            body,
             subresource=route.subresource,
             dry_run=self._dry_run(request),
             field_manager=request.query.get("fieldManager"),
         )
-        return self._object(stored)
+        return self._object(stored, 200, warnings)
 
     def _patch(self, request: Request, route: Route) -> Response:
         assert route.name is not None
@@ -455,9 +481,11 @@ class Api:
                 f"the body of the request was in an unknown format - accepted media types "
                 f"include: {', '.join(sorted(_PATCH_TYPES))}"
             )
+        validation = fieldvalidation.mode(request.query.get("fieldValidation"))
         patch = self._decode_body(request, content_type)
         apply = content_type == "application/apply-patch+yaml"
         field_manager = request.query.get("fieldManager")
+        warnings: dict[str, str] = {}
         if apply:
             if not field_manager:
                 raise BadRequest("fieldManager is required for apply requests")
@@ -469,8 +497,8 @@ class Api:
 
         def change(current: dict[str, Any] | None) -> dict[str, Any]:
             if current is None:  # only apply creates
-                return dict(patch)
-            if content_type == "application/json-patch+json":
+                result: Any = dict(patch)
+            elif content_type == "application/json-patch+json":
                 result = json_patch(current, patch)
             elif content_type == "application/merge-patch+json":
                 result = merge_patch(current, patch)
@@ -478,6 +506,7 @@ class Api:
                 result = strategic_merge(current, patch)
             if not isinstance(result, dict):
                 raise BadRequest("the patch did not produce an object")
+            warnings.update(fieldvalidation.check(route.resource, result, validation, patch=True))
             return result
 
         stored, created = self.store.modify(
@@ -491,7 +520,7 @@ class Api:
             field_manager=field_manager,
             operation="Apply" if apply else "Update",
         )
-        return self._object(stored, 201 if created else 200)
+        return self._object(stored, 201 if created else 200, warnings)
 
     @staticmethod
     def _check_applied(patch: dict[str, Any], route: Route) -> None:
