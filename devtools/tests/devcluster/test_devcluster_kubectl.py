@@ -238,3 +238,48 @@ def test_logs_exec_and_auth_are_not_served(
     assert kubectl(kubeconfig, "auth", "can-i", "get", "pods").returncode == 1
     pods = _lines(kubectl(kubeconfig, "-n", "demo", "get", "pods", check=True).stdout)
     assert pods[1][:3] == ["p", "0/1", "Pending"]
+
+
+def test_output_formats_annotate_and_delete_by_name(
+    dev_cluster: DevCluster, kubeconfig: Path, kubectl: Kubectl
+) -> None:
+    dev_cluster.seed([yaml.safe_load(CONFIGMAP)])
+    ns = ("-n", "demo")
+    kubectl(kubeconfig, *ns, "annotate", "cm", "settings", "team=edge", check=True)
+    kubectl(kubeconfig, *ns, "label", "cm", "settings", "tier=web", check=True)
+    named = kubectl(kubeconfig, *ns, "get", "cm", "-o", "name", check=True)
+    assert named.stdout.strip() == "configmap/settings"
+    as_yaml = yaml.safe_load(kubectl(kubeconfig, *ns, "get", "cm", "settings", "-o", "yaml").stdout)
+    assert as_yaml["metadata"]["annotations"] == {"team": "edge"}
+    path = kubectl(
+        kubeconfig, *ns, "get", "cm", "settings", "-o", "jsonpath={.data.mode}", check=True
+    )
+    assert path.stdout == "one"
+    labels = _lines(kubectl(kubeconfig, *ns, "get", "cm", "--show-labels", check=True).stdout)
+    assert labels[0][-1] == "LABELS"
+    assert labels[1][-1] == "tier=web"
+    deleted = kubectl(kubeconfig, *ns, "delete", "cm", "settings", check=True)
+    assert deleted.stdout.strip() == 'configmap "settings" deleted'
+
+
+def test_discovery_commands_and_scale(
+    dev_cluster: DevCluster, kubeconfig: Path, kubectl: Kubectl
+) -> None:
+    resources = _lines(kubectl(kubeconfig, "api-resources", check=True).stdout)
+    assert ["ingresses", "ing", "networking.k8s.io/v1", "true", "Ingress"] in resources
+    version = kubectl(kubeconfig, "version", check=True).stdout
+    assert "Server Version: v1.34.0-devcluster" in version
+    dev_cluster.seed(
+        [
+            {
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "metadata": {"name": "web", "namespace": "demo"},
+                "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "web"}}},
+            }
+        ]
+    )
+    dev_cluster.clear_request_log()
+    scaled = kubectl(kubeconfig, "-n", "demo", "scale", "deploy", "web", "--replicas=2")
+    assert scaled.returncode == 1
+    assert any(r.path.endswith("/deployments/web/scale") for r in dev_cluster.request_log)
