@@ -193,8 +193,12 @@ class Harness:
         pod: str = f"nginx-ingress-{HASH}-0",
         plus: bool = True,
         environ: dict[str, str] | None = None,
+        root: Path | None = None,
     ) -> Controller:
-        root = Path(tempfile.mkdtemp(prefix="ctl-", dir=self.root))
+        """A controller with its own directories and ports, or those of an earlier one
+        (`root`: the same conf and run directories, as a restarted pod would have)."""
+        if root is None:
+            root = Path(tempfile.mkdtemp(prefix="ctl-", dir=self.root))
         ports = {name: free_port() for name in ("http", "https", "status", "ready", "metrics")}
         arguments = [
             str(COMMAND),
@@ -221,7 +225,7 @@ class Harness:
         environment = {**os.environ, "POD_NAMESPACE": NS, "POD_NAME": pod}
         if environ is not None:
             environment = {**os.environ, **environ}
-        log = root / "controller.log"
+        log = root / f"controller-{len(self.controllers)}.log"
         with log.open("wb") as output:
             process = subprocess.Popen(
                 [*arguments, *flags], stdout=output, stderr=subprocess.STDOUT, env=environment

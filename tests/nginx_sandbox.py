@@ -12,6 +12,7 @@ import http.client
 import shutil
 import socket
 import tempfile
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -25,11 +26,25 @@ from nginx_ingress.settings import Listeners, Settings
 
 from nginx_check import DEBIAN_STREAM_MODULE, nginx_binary
 
+_handed_out: set[int] = set()
+_handed_out_lock = threading.Lock()
+
 
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    """A loopback port that was free just now and that no earlier call of this session returned.
+
+    The probe socket is closed before the port is used, so the OS may offer the same
+    port to the next probe: two listeners of one test would then collide. Each port
+    is handed out once per session.
+    """
+    with _handed_out_lock:
+        while True:
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.1", 0))
+                port = int(probe.getsockname()[1])
+            if port not in _handed_out:
+                _handed_out.add(port)
+                return port
 
 
 @dataclass(frozen=True)
