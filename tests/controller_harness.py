@@ -24,7 +24,7 @@ from typing import Any
 
 from nginx_ingress_dev.devcluster import DevCluster
 
-from nginx_check import DEBIAN_STREAM_MODULE, nginx_binary
+from nginx_check import nginx_binary
 from nginx_sandbox import free_port
 
 COMMAND = Path(sys.executable).parent / "nginx-ingress"
@@ -218,8 +218,6 @@ class Harness:
             "-log-format=text",
             "-log-level=debug",
         ]
-        if DEBIAN_STREAM_MODULE.exists():
-            arguments.append(f"--load-module={DEBIAN_STREAM_MODULE}")
         if plus:
             arguments += ["-nginx-plus", "-render-only"]  # no NGINX Plus here: crossplane checks
         environment = {**os.environ, "POD_NAMESPACE": NS, "POD_NAME": pod}

@@ -24,7 +24,7 @@ from nginx_ingress.nginx.manager import ManagerSettings, NginxManager, ReloadObs
 from nginx_ingress.render import config_version_files, render_configuration
 from nginx_ingress.settings import Listeners, Settings
 
-from nginx_check import DEBIAN_STREAM_MODULE, nginx_binary
+from nginx_check import nginx_binary, nginx_modules
 
 _handed_out: set[int] = set()
 _handed_out_lock = threading.Lock()
@@ -105,11 +105,10 @@ def sandbox(**settings_changes: object) -> Iterator[Sandbox]:
     try:
         (root / "run").mkdir()
         (root / "conf").mkdir()
-        modules = (PurePosixPath(DEBIAN_STREAM_MODULE),) if DEBIAN_STREAM_MODULE.exists() else ()
         settings = Settings(
             conf_dir=PurePosixPath(root / "conf"),
             run_dir=PurePosixPath(root / "run"),
-            load_modules=modules,
+            load_modules=nginx_modules(),
             listeners=Listeners(
                 http=free_port(),
                 https=free_port(),

@@ -19,6 +19,7 @@ from nginx_ingress.nginx.confirm import config_version
 from nginx_ingress.nginx.manager import ApplyError, NginxManager
 from nginx_ingress.nginx.tree import TreeError
 
+from nginx_check import fake_nginx
 from nginx_sandbox import Sandbox, app_server, free_port, sandbox
 
 
@@ -323,6 +324,26 @@ def test_a_port_held_at_the_first_start_is_tried_again(box: Sandbox) -> None:
             assert manager.process is None and not manager.ready and exits == []
         assert manager.apply(box.tree()).reloaded
         assert manager.ready and box.get()[0] == 404
+    finally:
+        manager.stop()
+
+
+def test_a_start_failure_no_retry_fixes_is_reported_as_nginx_exit(box: Sandbox) -> None:
+    exits: list[int] = []
+    binary = fake_nginx(
+        box.root, start_error='open() "/x/nginx.pid" failed (13: Permission denied)'
+    )
+    manager = NginxManager(
+        dataclasses.replace(box.manager_settings, binary=str(binary)),
+        box.version_file,
+        on_nginx_exit=exits.append,
+    )
+    try:
+        with pytest.raises(
+            ApplyError, match=r"NGINX could not start: open\(\) .*Permission denied"
+        ):
+            manager.apply(box.tree())
+        assert exits == [1]
     finally:
         manager.stop()
 

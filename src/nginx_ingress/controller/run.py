@@ -10,6 +10,7 @@ Wires the parts together and owns the process's life:
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import os
 import re
@@ -22,6 +23,7 @@ from pathlib import Path
 from nginx_ingress.cliflags import add_bool_flag, flag_names
 from nginx_ingress.configmap.parsers import InvalidValue, parse_time
 from nginx_ingress.controller.loop import Controller, ControllerSettings
+from nginx_ingress.controller.startup import StartupError, prepare
 from nginx_ingress.kube.client import KubeConfigError, connect
 from nginx_ingress.kube.events import EventRecorder
 from nginx_ingress.logs import FORMATS, LEVELS, configure
@@ -174,12 +176,19 @@ def run_controller(args: argparse.Namespace) -> int:
     try:
         config = controller_settings(args, dict(os.environ))
         api = connect(args.kubeconfig)
-    except (UsageError, SettingsError, KubeConfigError) as error:
+        config = dataclasses.replace(
+            config,
+            settings=prepare(
+                config.settings,
+                binary=args.nginx_binary,
+                render_only=args.render_only,
+            ),
+        )
+    except (UsageError, SettingsError, KubeConfigError, StartupError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
     settings = config.settings
-    for directory in (settings.conf_dir, settings.run_dir):
-        Path(directory).mkdir(parents=True, exist_ok=True)
+    Path(settings.conf_dir).mkdir(parents=True, exist_ok=True)
 
     stop = threading.Event()
     nginx_died = threading.Event()
