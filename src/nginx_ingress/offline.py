@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from nginx_ingress.build import build_configuration
-from nginx_ingress.cliflags import flag_names
+from nginx_ingress.cliflags import add_bool_flag, flag_names
 from nginx_ingress.configmap import ParseResult, Problem, parse_configmap
 from nginx_ingress.manifests import Manifest, ManifestError, load_file, load_paths
 from nginx_ingress.nginx.binary import (
@@ -30,6 +30,7 @@ from nginx_ingress.nginx.binary import (
     mode_mismatch,
     plan_modules,
 )
+from nginx_ingress.nginx.ownership import ConfDirError, claim
 from nginx_ingress.nginx.tree import write_whole
 from nginx_ingress.render import render_configuration
 from nginx_ingress.settings import Settings, SettingsError
@@ -69,6 +70,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         metavar="PATH",
         help="the NGINX to ask (nginx -V) whether its stream module must be loaded "
         "(default %(default)s; without one, it is assumed built in)",
+    )
+    add_bool_flag(
+        render,
+        "take-over-output",
+        default=False,
+        help="write into an --output directory holding files nginx-ingress did not write",
     )
     add_settings_arguments(render)
     render.set_defaults(run=run_render)
@@ -134,6 +141,16 @@ def run_render(args: argparse.Namespace) -> int:
     files = render_configuration(
         build_configuration(result.config, settings, zone_sync_service_ready=True)
     )
+    try:
+        claim(
+            args.output,
+            take_over=args.take_over_output,
+            flag="--output",
+            take_over_flag="--take-over-output",
+        )
+    except ConfDirError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_UNREADABLE
     try:
         write_whole(args.output, files)
     except OSError as error:

@@ -124,6 +124,34 @@ def test_without_a_stream_module_the_block_goes_and_zone_sync_is_refused(
     assert cluster.get_object("Service", NS, SERVICE) is None
 
 
+def test_a_conf_dir_with_files_of_others_is_refused_and_left_alone(world: Harness) -> None:
+    """Run as root with the default -conf-dir on a workstation, the controller would have
+    replaced /etc/nginx/nginx.conf and emptied conf.d/."""
+    theirs = world.root / "etc-nginx"
+    (theirs / "conf.d").mkdir(parents=True)
+    (theirs / "nginx.conf").write_text("user www-data;\n")
+    (theirs / "conf.d" / "site.conf").write_text("server {}\n")
+    before = {p: p.read_bytes() for p in theirs.rglob("*") if p.is_file()}
+    line = refused(world.start(f"--conf-dir={theirs}", plus=False))
+    assert f"-conf-dir {theirs} holds files nginx-ingress did not write" in line
+    assert "-take-over-conf-dir" in line
+    assert {p: p.read_bytes() for p in theirs.rglob("*") if p.is_file()} == before
+
+
+def test_take_over_conf_dir_takes_it_and_marks_it(world: Harness) -> None:
+    set_configmap(world.cluster, {})
+    theirs = world.root / "etc-nginx"
+    (theirs / "conf.d").mkdir(parents=True)
+    (theirs / "conf.d" / "site.conf").write_text("server {}\n")
+    controller = world.start(f"--conf-dir={theirs}", "-take-over-conf-dir", plus=False)
+    assert eventually(lambda: ready(controller))
+    assert eventually(lambda: not (theirs / "conf.d" / "site.conf").exists())
+    assert (theirs / ".nginx-ingress-managed").is_file()
+    assert controller.stop() == 0
+    again = world.start(f"--conf-dir={theirs}", plus=False)  # ours now: no flag needed
+    assert eventually(lambda: ready(again))
+
+
 def test_a_port_another_process_holds_is_tried_again(world: Harness) -> None:
     """Not a reason to give up: the holder (the old pod of a rolling update, orphaned
     workers) may go. Readiness stays 503 and the ConfigMap says why."""

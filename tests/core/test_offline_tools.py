@@ -207,9 +207,9 @@ def test_render_zone_sync_for_plus(tmp_path: Path) -> None:
 
 def test_render_removes_stale_files_it_owns(tmp_path: Path) -> None:
     """conf.d/, stream-conf.d/ and secrets/ are the controller's, as in a cluster; the rest
-    of the output directory is the user's."""
+    of an output directory it wrote before is the user's."""
+    assert _render(tmp_path, write(tmp_path, "cm.yaml", CLEAN)).returncode == 0
     for owned in ("conf.d", "stream-conf.d", "secrets"):
-        (tmp_path / "out" / owned).mkdir(parents=True)
         (tmp_path / "out" / owned / "default-old-ingress.conf").write_text("server {}")
     (tmp_path / "out" / "secrets" / "default-old-tls").write_text("key")
     (tmp_path / "out" / "mime.types").write_text("types {}")
@@ -226,8 +226,32 @@ def test_render_reports_an_output_it_cannot_write(tmp_path: Path) -> None:
     (tmp_path / "out").write_text("a file where the directory should be")
     completed = _render(tmp_path, write(tmp_path, "cm.yaml", CLEAN))
     assert completed.returncode == 2
-    assert f"error: cannot write {tmp_path / 'out'}" in completed.stderr
+    assert f"error: --output {tmp_path / 'out'} is not a directory" in completed.stderr
     assert "Traceback" not in completed.stderr
+
+
+def test_render_refuses_a_directory_it_did_not_write(tmp_path: Path) -> None:
+    """`render --output /etc/nginx` on a workstation must not replace the system's NGINX files."""
+    system = {"nginx.conf": "user www-data;\n", "conf.d/site.conf": "server {}\n"}
+    for relative, text in system.items():
+        (tmp_path / "out" / relative).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "out" / relative).write_text(text)
+    configmap = write(tmp_path, "cm.yaml", CLEAN)
+    completed = _render(tmp_path, configmap)
+    assert completed.returncode == 2 and "Traceback" not in completed.stderr
+    assert (
+        f"error: --output {tmp_path / 'out'} holds files nginx-ingress did not write "
+        "(conf.d, nginx.conf)" in completed.stderr
+    )
+    assert "--take-over-output" in completed.stderr
+    assert {p: (tmp_path / "out" / p).read_text() for p in system} == system
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["conf.d", "nginx.conf"]
+
+    taken = _render(tmp_path, configmap, "--take-over-output")
+    assert taken.returncode == 0, taken.stderr
+    assert not (tmp_path / "out" / "conf.d" / "site.conf").exists()
+    assert (tmp_path / "out" / ".nginx-ingress-managed").is_file()
+    assert _render(tmp_path, configmap).returncode == 0  # ours now: no flag needed
 
 
 def test_render_finds_the_stream_module_the_local_nginx_needs(tmp_path: Path) -> None:

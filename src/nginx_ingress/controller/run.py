@@ -91,6 +91,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     add_bool_flag(
         group,
+        "take-over-conf-dir",
+        default=False,
+        help="use a -conf-dir holding files nginx-ingress did not write (it replaces them)",
+    )
+    add_bool_flag(
+        group,
         "render-only",
         default=False,
         help="write checked configuration files, never start or reload NGINX",
@@ -182,13 +188,13 @@ def run_controller(args: argparse.Namespace) -> int:
                 config.settings,
                 binary=args.nginx_binary,
                 render_only=args.render_only,
+                take_over=args.take_over_conf_dir,
             ),
         )
     except (UsageError, SettingsError, KubeConfigError, StartupError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
     settings = config.settings
-    Path(settings.conf_dir).mkdir(parents=True, exist_ok=True)
 
     stop = threading.Event()
     nginx_died = threading.Event()

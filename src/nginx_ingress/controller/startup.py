@@ -6,7 +6,8 @@ because no retry and no change in the cluster would make it work. That is:
 - the binary does not answer `nginx -V`, or is NGINX Plus where the flags say OSS
   or the other way round;
 - NGINX refuses the configuration the flags alone produce (the default ConfigMap,
-  no resources): an unknown directive, a `-load-module` that cannot be loaded.
+  no resources): an unknown directive, a `-load-module` that cannot be loaded;
+- the conf dir holds files the controller did not write (see `nginx.ownership`).
 What the cluster decides (ConfigMap values, later Ingresses and Secrets) is
 reported and retried instead, and so is a port another process holds when NGINX
 starts (see `nginx.manager`): `nginx -t` never binds ports, and the holder may go.
@@ -28,6 +29,7 @@ from nginx_ingress.nginx.binary import (
     plan_modules,
 )
 from nginx_ingress.nginx.check import nginx_test
+from nginx_ingress.nginx.ownership import ConfDirError, claim
 from nginx_ingress.nginx.process import NginxCommand
 from nginx_ingress.nginx.tree import write_whole
 from nginx_ingress.render import render_configuration
@@ -43,9 +45,9 @@ class StartupError(RuntimeError):
     """The controller cannot run with these flags and this NGINX binary."""
 
 
-def prepare(settings: Settings, *, binary: str, render_only: bool) -> Settings:
-    """`settings` with the modules NGINX needs, once the binary and the configuration the
-    flags produce are known to be usable; raises `StartupError` otherwise.
+def prepare(settings: Settings, *, binary: str, render_only: bool, take_over: bool) -> Settings:
+    """`settings` with the modules NGINX needs, once the binary, the configuration the flags
+    produce and the conf dir are known to be usable; raises `StartupError` otherwise.
 
     With `render_only` NGINX is never run here, so its binary is not asked: the
     stream module is assumed built in, as in the NGINX Plus that will load the files.
@@ -74,6 +76,15 @@ def prepare(settings: Settings, *, binary: str, render_only: bool) -> Settings:
         raise StartupError(f"-run-dir {run_dir}: {error.strerror or error}") from None
     if not render_only:
         preflight(settings, binary)
+    try:
+        claim(
+            Path(settings.conf_dir),
+            take_over=take_over,
+            flag="-conf-dir",
+            take_over_flag="-take-over-conf-dir",
+        )
+    except ConfDirError as error:
+        raise StartupError(str(error)) from None
     return settings
 
 
@@ -81,7 +92,7 @@ def preflight(settings: Settings, binary: str, timeout: float = PREFLIGHT_TIMEOU
     """`nginx -t` on what the flags alone render; `StartupError` with NGINX's words if it fails.
 
     Written to a scratch directory under the run dir, not the conf dir: nothing is
-    written there before every check has passed.
+    taken over before every check has passed.
     """
     defaults = parse_configmap({}, settings).config
     files = render_configuration(
