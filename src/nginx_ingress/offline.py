@@ -13,14 +13,24 @@ it could not.
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import shutil
 import sys
 from collections.abc import Mapping
 from pathlib import Path
 
 from nginx_ingress.build import build_configuration
-from nginx_ingress.cliflags import flag_names
+from nginx_ingress.cliflags import add_bool_flag, flag_names
 from nginx_ingress.configmap import ParseResult, Problem, parse_configmap
 from nginx_ingress.manifests import Manifest, ManifestError, load_file, load_paths
+from nginx_ingress.nginx.binary import (
+    NginxBinaryError,
+    NginxBuild,
+    inspect_binary,
+    mode_mismatch,
+    plan_modules,
+)
+from nginx_ingress.nginx.ownership import ConfDirError, claim
 from nginx_ingress.nginx.tree import write_whole
 from nginx_ingress.render import render_configuration
 from nginx_ingress.settings import Settings, SettingsError
@@ -53,6 +63,19 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         type=Path,
         metavar="DIR",
         help="directory to write nginx.conf, conf.d/ and stream-conf.d/ into",
+    )
+    render.add_argument(
+        *flag_names("nginx-binary"),
+        default="nginx",
+        metavar="PATH",
+        help="the NGINX to ask (nginx -V) whether its stream module must be loaded "
+        "(default %(default)s; without one, it is assumed built in)",
+    )
+    add_bool_flag(
+        render,
+        "take-over-output",
+        default=False,
+        help="write into an --output directory holding files nginx-ingress did not write",
     )
     add_settings_arguments(render)
     render.set_defaults(run=run_render)
@@ -111,12 +134,25 @@ def run_render(args: argparse.Namespace) -> int:
     except ManifestError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_UNREADABLE
+    settings, notes = _with_detected_modules(settings, args.nginx_binary)
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
     result = parse_manifest(manifest, settings)
     for problem in result.problems:
         print(f"{manifest.source}: {manifest.reference}: {problem.line}", file=sys.stderr)
     files = render_configuration(
         build_configuration(result.config, settings, zone_sync_service_ready=True)
     )
+    try:
+        claim(
+            args.output,
+            take_over=args.take_over_output,
+            flag="--output",
+            take_over_flag="--take-over-output",
+        )
+    except ConfDirError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_UNREADABLE
     try:
         write_whole(args.output, files)
     except OSError as error:
@@ -125,6 +161,36 @@ def run_render(args: argparse.Namespace) -> int:
     for relative in sorted(files):
         print(args.output / relative)
     return EXIT_CLEAN
+
+
+def _with_detected_modules(settings: Settings, binary: str) -> tuple[Settings, list[str]]:
+    """`settings` with the modules the local NGINX needs, and what was assumed, for stderr.
+
+    The local NGINX is asked only when it is the kind the files are for: files
+    rendered with -nginx-plus on a machine with NGINX OSS are for another machine,
+    whose modules this one cannot tell.
+    """
+    notes: list[str] = []
+    build: NginxBuild | None = None
+    found = shutil.which(binary)
+    if found is None:
+        notes.append(f"no NGINX binary {binary!r} here to ask (-nginx-binary)")
+    else:
+        try:
+            build = inspect_binary(found)
+        except NginxBinaryError as error:
+            notes.append(str(error))
+        else:
+            if mode_mismatch(build, found, plus=settings.nginx_plus) is not None:
+                kind = "NGINX Plus" if settings.nginx_plus else "NGINX OSS"
+                notes.append(f"{found} is {build.describe()}, not the {kind} these files are for")
+                build = None
+    plan = plan_modules(build, settings.load_modules)
+    notes.extend(plan.notes)
+    detected = dataclasses.replace(
+        settings, load_modules=plan.load_modules, stream_module=plan.stream
+    )
+    return detected, notes
 
 
 def _settings_or_exit(args: argparse.Namespace) -> Settings | None:
