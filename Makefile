@@ -5,7 +5,6 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 BUILD := $(CURDIR)/build
-STREAM_MODULE ?= /usr/lib/nginx/modules/ngx_stream_module.so
 
 .PHONY: test lint typecheck unit run bench system-deps clean
 
@@ -32,12 +31,13 @@ test: lint typecheck unit
 
 # Until the controller's local run exists, `make run` renders the example
 # ConfigMap with the product's defaults into build/nginx and checks the result
-# with the real `nginx -t`.
+# with the real `nginx -t`. `render` asks the local NGINX (`nginx -V`) whether its
+# stream module must be loaded.
 run: $(STAMP) system-deps
 	rm -rf $(BUILD)/nginx $(BUILD)/run
 	$(BIN)/nginx-ingress render --configmap examples/configmap.yaml \
 		--output $(BUILD)/nginx --conf-dir $(BUILD)/nginx --run-dir $(BUILD)/run \
-		--load-module $(STREAM_MODULE) --namespace nginx-ingress
+		--namespace nginx-ingress
 	mkdir -p $(BUILD)/run
 	nginx -t -p $(BUILD)/run/ -c $(BUILD)/nginx/nginx.conf
 	@echo "Rendered NGINX configuration: $(BUILD)/nginx (nginx.conf, conf.d/, stream-conf.d/)"

@@ -24,7 +24,7 @@ from typing import Any
 
 from nginx_ingress_dev.devcluster import DevCluster
 
-from nginx_check import DEBIAN_STREAM_MODULE, nginx_binary
+from nginx_check import nginx_binary
 from nginx_sandbox import free_port
 
 COMMAND = Path(sys.executable).parent / "nginx-ingress"
@@ -231,8 +231,12 @@ class Harness:
         pod: str = f"nginx-ingress-{HASH}-0",
         plus: bool = True,
         environ: dict[str, str] | None = None,
+        root: Path | None = None,
     ) -> Controller:
-        root = Path(tempfile.mkdtemp(prefix="ctl-", dir=self.root))
+        """A controller with its own directories and ports, or those of an earlier one
+        (`root`: the same conf and run directories, as a restarted pod would have)."""
+        if root is None:
+            root = Path(tempfile.mkdtemp(prefix="ctl-", dir=self.root))
         ports = {name: free_port() for name in ("http", "https", "status", "ready", "metrics")}
         arguments = [
             str(COMMAND),
@@ -252,14 +256,12 @@ class Harness:
             "-log-format=text",
             "-log-level=debug",
         ]
-        if DEBIAN_STREAM_MODULE.exists():
-            arguments.append(f"--load-module={DEBIAN_STREAM_MODULE}")
         if plus:
             arguments += ["-nginx-plus", "-render-only"]  # no NGINX Plus here: crossplane checks
         environment = {**os.environ, "POD_NAMESPACE": NS, "POD_NAME": pod}
         if environ is not None:
             environment = {**os.environ, **environ}
-        log = root / "controller.log"
+        log = root / f"controller-{len(self.controllers)}.log"
         with log.open("wb") as output:
             process = subprocess.Popen(
                 [*arguments, *flags], stdout=output, stderr=subprocess.STDOUT, env=environment

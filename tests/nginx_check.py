@@ -6,6 +6,7 @@ rendered configuration the same way.
 
 from __future__ import annotations
 
+import shlex
 import shutil
 import subprocess
 import tempfile
@@ -13,6 +14,7 @@ from collections import Counter
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from functools import cache
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -20,6 +22,7 @@ import crossplane
 
 from nginx_ingress.build import build_configuration
 from nginx_ingress.configmap import ParseResult, parse_configmap
+from nginx_ingress.nginx.binary import inspect_binary, plan_modules
 from nginx_ingress.nginx.tree import write_whole
 from nginx_ingress.render import render_configuration
 from nginx_ingress.settings import Settings
@@ -82,14 +85,52 @@ def nginx_binary() -> str:
     return binary
 
 
+@cache
+def nginx_modules() -> tuple[PurePosixPath, ...]:
+    """The modules the product finds the local NGINX needs, as `run` does at start-up
+    (Debian's: its dynamic stream module). Asked once per session."""
+    plan = plan_modules(inspect_binary(nginx_binary()), ())
+    assert plan.stream, plan.notes
+    return plan.load_modules
+
+
+def fake_nginx(
+    directory: Path,
+    *,
+    version: str = "nginx/1.22.1",
+    configure: str = "--prefix=/usr/share/nginx --with-http_ssl_module",
+    start_error: str | None = None,
+) -> Path:
+    """A test double of the NGINX binary: `-V` tells the build given here, and everything
+    else runs the real `nginx`; with `start_error`, a start (anything but `-t`) fails the
+    way NGINX fails, with that `[emerg]` line."""
+    script = directory / "nginx"
+    answer = f"nginx version: {version}\nbuilt by gcc 12.2.0\nconfigure arguments: {configure}\n"
+    fail = ""
+    if start_error is not None:
+        line = shlex.quote(f"2026/01/01 00:00:00 [emerg] 1#1: {start_error}")
+        fail = f'case " $* " in *" -t "*) ;; *) echo {line} >&2; exit 1 ;; esac\n'
+    script.write_text(
+        "#!/bin/sh\n"
+        f'if [ "$1" = "-V" ]; then printf %s {shlex.quote(answer)} >&2; exit 0; fi\n'
+        f"{fail}"
+        f'exec {shlex.quote(nginx_binary())} "$@"\n'
+    )
+    script.chmod(0o755)
+    return script
+
+
+PLUS_VERSION = "nginx/1.25.3 (nginx-plus-r31-p1)"
+PLUS_CONFIGURE = "--prefix=/etc/nginx --modules-path=/usr/lib/nginx/modules --with-stream"
+
+
 def sandbox_settings(root: Path, base: Settings) -> Settings:
-    """`base` with every path inside `root`, and Debian's stream module loaded if it has one."""
-    modules = (PurePosixPath(DEBIAN_STREAM_MODULE),) if DEBIAN_STREAM_MODULE.exists() else ()
+    """`base` with every path inside `root`, and the modules the local NGINX needs."""
     return replace(
         base,
         conf_dir=PurePosixPath(root / "conf"),
         run_dir=PurePosixPath(root / "run"),
-        load_modules=modules,
+        load_modules=nginx_modules(),
     )
 
 

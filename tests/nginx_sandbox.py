@@ -12,6 +12,7 @@ import http.client
 import shutil
 import socket
 import tempfile
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,13 +24,27 @@ from nginx_ingress.nginx.manager import ManagerSettings, NginxManager, ReloadObs
 from nginx_ingress.render import config_version_files, render_configuration
 from nginx_ingress.settings import Listeners, Settings
 
-from nginx_check import DEBIAN_STREAM_MODULE, nginx_binary
+from nginx_check import nginx_binary, nginx_modules
+
+_handed_out: set[int] = set()
+_handed_out_lock = threading.Lock()
 
 
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    """A loopback port that was free just now and that no earlier call of this session returned.
+
+    The probe socket is closed before the port is used, so the OS may offer the same
+    port to the next probe: two listeners of one test would then collide. Each port
+    is handed out once per session.
+    """
+    with _handed_out_lock:
+        while True:
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.1", 0))
+                port = int(probe.getsockname()[1])
+            if port not in _handed_out:
+                _handed_out.add(port)
+                return port
 
 
 @dataclass(frozen=True)
@@ -90,11 +105,10 @@ def sandbox(**settings_changes: object) -> Iterator[Sandbox]:
     try:
         (root / "run").mkdir()
         (root / "conf").mkdir()
-        modules = (PurePosixPath(DEBIAN_STREAM_MODULE),) if DEBIAN_STREAM_MODULE.exists() else ()
         settings = Settings(
             conf_dir=PurePosixPath(root / "conf"),
             run_dir=PurePosixPath(root / "run"),
-            load_modules=modules,
+            load_modules=nginx_modules(),
             listeners=Listeners(
                 http=free_port(),
                 https=free_port(),

@@ -121,7 +121,8 @@ class MainConfig:
     worker_shutdown_timeout: Time | None
     error_log_level: str
     http: HttpContext
-    stream: StreamContext
+    stream: StreamContext | None
+    """None when NGINX has no stream module: the block is left out."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,8 +1,9 @@
 """The offline tools: `render` (manifests in, NGINX files out) and `validate` (problems out).
 
 They run the same pure core as the controller, without a cluster, so a CI
-pipeline can check a ConfigMap before it is applied and see the exact files the
-controller would write.
+pipeline can check a ConfigMap and Ingresses before they are applied and see the
+exact files the controller would write. Manifests are read into the same typed
+views the controller's informers cache, and routed by the same routing table.
 
 Exit status: `validate` gives 0 when clean, 1 when it found problems, 2 when an
 input could not be read; `render` gives 0 when it wrote the files (problems are
@@ -13,16 +14,33 @@ it could not.
 from __future__ import annotations
 
 import argparse
+import base64
+import dataclasses
+import shutil
 import sys
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
-from nginx_ingress.build import build_configuration
-from nginx_ingress.cliflags import flag_names
-from nginx_ingress.configmap import ParseResult, Problem, parse_configmap
+from nginx_ingress.build import RoutingSummary, build_configuration
+from nginx_ingress.cliflags import add_bool_flag, flag_names
+from nginx_ingress.configmap import GlobalConfig, ParseResult, Problem, Reason, parse_configmap
+from nginx_ingress.generate.classes import CONTROLLER_NAME
+from nginx_ingress.generate.source import StaticSource
+from nginx_ingress.generate.table import Changes, IngressReport, Outcome, RoutingTable
 from nginx_ingress.manifests import Manifest, ManifestError, load_file, load_paths
+from nginx_ingress.nginx.binary import (
+    NginxBinaryError,
+    NginxBuild,
+    inspect_binary,
+    mode_mismatch,
+    plan_modules,
+)
+from nginx_ingress.nginx.ownership import ConfDirError, claim
 from nginx_ingress.nginx.tree import write_whole
 from nginx_ingress.render import render_configuration
+from nginx_ingress.resources import EndpointSlice, Ingress, IngressClass, Secret, Service
 from nginx_ingress.settings import Settings, SettingsError
 from nginx_ingress.settingsargs import add_settings_arguments, settings_from_arguments
 
@@ -37,11 +55,21 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     render.add_argument(
         *flag_names("configmap"),
-        required=True,
         type=Path,
         metavar="FILE",
-        help="YAML file holding the controller's ConfigMap",
+        help="YAML file holding the controller's ConfigMap (default: the one in --manifests, "
+        "else the defaults)",
     )
+    render.add_argument(
+        *flag_names("manifests"),
+        type=Path,
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="YAML/JSON files or directories of Ingresses, IngressClasses, Services, "
+        "EndpointSlices and TLS Secrets to route (default none; repeatable)",
+    )
+    _add_ingress_class(render)
     render.add_argument(
         *flag_names("nginx-configmaps"),
         metavar="NAMESPACE/NAME",
@@ -54,21 +82,46 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         metavar="DIR",
         help="directory to write nginx.conf, conf.d/ and stream-conf.d/ into",
     )
+    render.add_argument(
+        *flag_names("nginx-binary"),
+        default="nginx",
+        metavar="PATH",
+        help="the NGINX to ask (nginx -V) whether its stream module must be loaded "
+        "(default %(default)s; without one, it is assumed built in)",
+    )
+    add_bool_flag(
+        render,
+        "take-over-output",
+        default=False,
+        help="write into an --output directory holding files nginx-ingress did not write",
+    )
     add_settings_arguments(render)
     render.set_defaults(run=run_render)
 
     validate = commands.add_parser(
         "validate",
-        help="check ConfigMaps in YAML files and print one line per problem",
-        description="Check ConfigMaps; exit 0 when clean, 1 with problems, 2 on unreadable "
-        "input. It takes the controller's flags that change what is a problem: a zone-sync-port "
-        "may not take the port of an enabled listener.",
+        help="check ConfigMaps and Ingresses in YAML files and print one line per problem",
+        description="Check ConfigMaps and Ingresses; exit 0 when clean, 1 with problems, 2 on "
+        "unreadable input. It takes the controller's flags that change what is a problem: a "
+        "zone-sync-port may not take the port of an enabled listener. Services, endpoints and "
+        "Secrets an Ingress names but the files do not hold are not problems: the cluster may "
+        "have them.",
     )
     validate.add_argument(
         "files", nargs="+", type=Path, metavar="FILE", help="YAML files or directories of them"
     )
+    _add_ingress_class(validate)
     add_settings_arguments(validate, renders=False)
     validate.set_defaults(run=run_validate)
+
+
+def _add_ingress_class(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        *flag_names("ingress-class"),
+        default="nginx",
+        metavar="CLASS",
+        help="route the Ingresses of this class, as the controller would (default %(default)s)",
+    )
 
 
 def parse_manifest(manifest: Manifest, settings: Settings) -> ParseResult:
@@ -86,6 +139,7 @@ def run_validate(args: argparse.Namespace) -> int:
     if settings is None:
         return EXIT_UNREADABLE
     status = EXIT_CLEAN
+    everything: list[Manifest] = []
     for path in args.files:
         try:
             manifests = load_paths([path])
@@ -93,12 +147,19 @@ def run_validate(args: argparse.Namespace) -> int:
             print(f"error: {error}", file=sys.stderr)
             status = EXIT_UNREADABLE
             continue
+        everything.extend(manifests)
         for manifest in manifests:
             if manifest.kind != "ConfigMap":
                 continue
             for problem in parse_manifest(manifest, settings).problems:
                 print(f"{manifest.source}: {manifest.reference}: {problem.line}")
                 status = max(status, EXIT_PROBLEMS)
+    configmap = parse_configmap(None, settings).config
+    for line in _route(everything, settings, args.ingress_class, configmap).lines(
+        with_missing=False
+    ):
+        print(line)
+        status = max(status, EXIT_PROBLEMS)
     return status
 
 
@@ -107,16 +168,44 @@ def run_render(args: argparse.Namespace) -> int:
     if settings is None:
         return EXIT_UNREADABLE
     try:
-        manifest = _choose_configmap(load_file(args.configmap), args.nginx_configmaps)
+        manifests = load_paths(args.manifests)
+        candidates = load_file(args.configmap) if args.configmap is not None else manifests
+        manifest = _choose_configmap(
+            candidates, args.nginx_configmaps, required=args.configmap is not None
+        )
     except ManifestError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_UNREADABLE
-    result = parse_manifest(manifest, settings)
-    for problem in result.problems:
-        print(f"{manifest.source}: {manifest.reference}: {problem.line}", file=sys.stderr)
-    files = render_configuration(
-        build_configuration(result.config, settings, zone_sync_service_ready=True)
+    settings, notes = _with_detected_modules(settings, args.nginx_binary)
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+    result = (
+        parse_manifest(manifest, settings)
+        if manifest is not None
+        else parse_configmap(None, settings)
     )
+    for problem in result.problems:
+        assert manifest is not None
+        print(f"{manifest.source}: {manifest.reference}: {problem.line}", file=sys.stderr)
+    routed = _route(manifests, settings, args.ingress_class, result.config)
+    for line in routed.lines(with_missing=True):
+        print(line, file=sys.stderr)
+    files = render_configuration(
+        build_configuration(
+            result.config, settings, zone_sync_service_ready=True, routing=routed.summary
+        )
+    )
+    files.update(routed.files)
+    try:
+        claim(
+            args.output,
+            take_over=args.take_over_output,
+            flag="--output",
+            take_over_flag="--take-over-output",
+        )
+    except ConfDirError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_UNREADABLE
     try:
         write_whole(args.output, files)
     except OSError as error:
@@ -127,6 +216,123 @@ def run_render(args: argparse.Namespace) -> int:
     return EXIT_CLEAN
 
 
+@dataclasses.dataclass(frozen=True)
+class _Routed:
+    files: Mapping[str, str]
+    summary: RoutingSummary
+    reports: tuple[tuple[Manifest, IngressReport], ...]
+
+    def lines(self, *, with_missing: bool) -> list[str]:
+        """One line per problem, in the words of the controller's events."""
+        lines = []
+        for manifest, report in self.reports:
+            reason = "Rejected" if report.outcome == Outcome.REJECTED else "AddedOrUpdatedWithError"
+            for problem in report.problems:
+                if problem.reason is Reason.MISSING and not with_missing:
+                    continue
+                lines.append(f"{manifest.source}: {manifest.reference}: {reason}: {problem.line}")
+        return lines
+
+
+def _route(
+    manifests: list[Manifest], settings: Settings, ingress_class: str, config: GlobalConfig
+) -> _Routed:
+    """The routing table over the manifests' objects, as the controller would build it."""
+    views: dict[str, list[object]] = {kind: [] for kind in _VIEWS}
+    sources: dict[str, Manifest] = {}
+    for manifest in manifests:
+        make = _VIEWS.get(manifest.kind)
+        if make is None:
+            continue
+        obj = _with_namespace(manifest)
+        view = make(obj)
+        views[manifest.kind].append(view)
+        if manifest.kind == "Ingress":
+            sources[f"{manifest.namespace}/{manifest.name}"] = manifest
+    classes = [v for v in views["IngressClass"] if isinstance(v, IngressClass)]
+    if not any(c.name == ingress_class for c in classes):
+        # Offline, the class the flags name is taken to exist (it is the cluster's to have).
+        classes.append(IngressClass(ingress_class, CONTROLLER_NAME, is_default=False))
+    source = StaticSource(
+        [v for v in views["Ingress"] if isinstance(v, Ingress)],
+        [v for v in views["Service"] if isinstance(v, Service)],
+        [v for v in views["EndpointSlice"] if isinstance(v, EndpointSlice)],
+        [v for v in views["Secret"] if isinstance(v, Secret)],
+        classes,
+    )
+    table = RoutingTable(settings, ingress_class)
+    update = table.update(Changes(everything=True), source, config, time.time())
+    return _Routed(
+        files=table.files,
+        summary=RoutingSummary(None, table.catch_all_root, table.longest_host),
+        reports=tuple(
+            (sources[report.key], report)
+            for report in update.reports
+            if report.problems and report.key in sources
+        ),
+    )
+
+
+_VIEWS: dict[str, Callable[[Mapping[str, Any]], object]] = {
+    "Ingress": Ingress.from_object,
+    "IngressClass": IngressClass.from_object,
+    "Service": Service.from_object,
+    "EndpointSlice": EndpointSlice.from_object,
+    "Secret": lambda obj: Secret.from_object(_string_data(obj)),
+}
+
+
+def _with_namespace(manifest: Manifest) -> dict[str, Any]:
+    """The object with the namespace `kubectl apply` would give it ("default" when unset)."""
+    obj = dict(manifest.object)
+    metadata = obj.get("metadata")
+    if isinstance(metadata, Mapping) and not metadata.get("namespace"):
+        obj["metadata"] = {**metadata, "namespace": manifest.namespace}
+    return obj
+
+
+def _string_data(obj: Mapping[str, Any]) -> dict[str, Any]:
+    """A Secret's `stringData` folded into `data`, as the API server does on write."""
+    extra = obj.get("stringData")
+    if not isinstance(extra, Mapping):
+        return dict(obj)
+    data = dict(obj.get("data") or {}) if isinstance(obj.get("data"), Mapping) else {}
+    for key, value in extra.items():
+        if isinstance(value, str):
+            data[key] = base64.b64encode(value.encode()).decode()
+    return {**obj, "data": data}
+
+
+def _with_detected_modules(settings: Settings, binary: str) -> tuple[Settings, list[str]]:
+    """`settings` with the modules the local NGINX needs, and what was assumed, for stderr.
+
+    The local NGINX is asked only when it is the kind the files are for: files
+    rendered with -nginx-plus on a machine with NGINX OSS are for another machine,
+    whose modules this one cannot tell.
+    """
+    notes: list[str] = []
+    build: NginxBuild | None = None
+    found = shutil.which(binary)
+    if found is None:
+        notes.append(f"no NGINX binary {binary!r} here to ask (-nginx-binary)")
+    else:
+        try:
+            build = inspect_binary(found)
+        except NginxBinaryError as error:
+            notes.append(str(error))
+        else:
+            if mode_mismatch(build, found, plus=settings.nginx_plus) is not None:
+                kind = "NGINX Plus" if settings.nginx_plus else "NGINX OSS"
+                notes.append(f"{found} is {build.describe()}, not the {kind} these files are for")
+                build = None
+    plan = plan_modules(build, settings.load_modules)
+    notes.extend(plan.notes)
+    detected = dataclasses.replace(
+        settings, load_modules=plan.load_modules, stream_module=plan.stream
+    )
+    return detected, notes
+
+
 def _settings_or_exit(args: argparse.Namespace) -> Settings | None:
     try:
         return settings_from_arguments(args)
@@ -135,8 +341,14 @@ def _settings_or_exit(args: argparse.Namespace) -> Settings | None:
         return None
 
 
-def _choose_configmap(manifests: list[Manifest], wanted: str | None) -> Manifest:
+def _choose_configmap(
+    manifests: list[Manifest], wanted: str | None, *, required: bool = True
+) -> Manifest | None:
+    """The ConfigMap to render with; None (the defaults) when not `required` and none is
+    in the manifests."""
     configmaps = [m for m in manifests if m.kind == "ConfigMap"]
+    if not configmaps and not required and wanted is None:
+        return None
     if wanted is not None:
         namespace, _, name = wanted.rpartition("/")
         chosen = [

@@ -99,6 +99,9 @@ class Settings:
     conf_dir: PurePosixPath = PurePosixPath("/etc/nginx")
     run_dir: PurePosixPath = PurePosixPath("/var/lib/nginx")
     load_modules: tuple[PurePosixPath, ...] = ()
+    stream_module: bool = True
+    """NGINX has its stream module (built in, or among `load_modules`): without it the
+    `stream {}` block is left out and zone sync is refused. Found from `nginx -V` at start-up."""
     listeners: Listeners = field(default_factory=Listeners)
     default_server_tls_secret: tuple[str, str] | None = None
     """`-default-server-tls-secret`: (namespace, name) of the catch-all server's TLS Secret."""

@@ -79,14 +79,50 @@ def test_oss_serves_with_real_nginx_and_stops_cleanly_on_sigterm(world: Harness)
     assert controller.http_status("http", "/") is None
 
 
+def session_members(session: int) -> list[int]:
+    """Live processes of a session (NGINX's master and workers share the master's)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as file:
+                    fields = file.read().rsplit(")", 1)[-1].split()
+            except OSError:
+                continue
+            if fields[0] != "Z" and int(fields[3]) == session:
+                found.append(int(entry))
+    return found
+
+
 def test_nginx_killed_from_outside_makes_the_controller_exit_non_zero(world: Harness) -> None:
+    """Its workers go too: left running, they held the ports and the config-version socket,
+    and the next start failed with "Address already in use"."""
     set_configmap(world.cluster, {})
     controller = world.start(plus=False)
     assert eventually(lambda: controller.http_status("ready", "/nginx-ready") == 200)
     (master,) = nginx_pids(controller.process.pid)
+    assert len(session_members(master)) > 1  # the master and its workers
     os.kill(master, signal.SIGKILL)
     assert controller.process.wait(30) == 1
     assert "NGINX exited" in controller.output()
+    assert session_members(master) == []
+    assert controller.http_status("http", "/") is None
+    again = world.start(plus=False, root=controller.root)
+    assert eventually(lambda: again.http_status("ready", "/nginx-ready") == 200)
+
+
+def test_the_controller_killed_takes_nginx_with_it(world: Harness) -> None:
+    """SIGKILL (or the OOM killer) gives the controller no chance to stop NGINX: the kernel
+    sends the master SIGTERM (PR_SET_PDEATHSIG), and the master ends its workers."""
+    set_configmap(world.cluster, {})
+    controller = world.start(plus=False)
+    assert eventually(lambda: controller.http_status("ready", "/nginx-ready") == 200)
+    (master,) = nginx_pids(controller.process.pid)
+    controller.process.kill()
+    assert controller.process.wait(10) == -signal.SIGKILL
+    assert eventually(lambda: session_members(master) == [], 10)
+    assert not (controller.root / "run" / "nginx-config-version.sock").exists()
+    assert controller.http_status("http", "/") is None
 
 
 def test_oss_deletes_a_service_left_by_a_plus_run(world: Harness) -> None:

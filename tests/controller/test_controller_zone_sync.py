@@ -105,9 +105,12 @@ def test_enable_creates_the_service_before_the_block(world: Harness) -> None:
     assert [(o["kind"], o["uid"]) for o in metadata["ownerReferences"]] == [
         ("Deployment", deployment["metadata"]["uid"])
     ]
-    assert (
-        'nginx_ingress_controller_zone_sync_service_ready{class="nginx"} 1.0'
-        in controller.metrics()
+    # The sync sets the metric just after it wrote the file the test saw.
+    assert eventually(
+        lambda: (
+            'nginx_ingress_controller_zone_sync_service_ready{class="nginx"} 1.0'
+            in controller.metrics()
+        )
     )
 
 

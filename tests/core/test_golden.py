@@ -84,6 +84,11 @@ CASES = [
     ),
     Case("zone-sync-oss-refused", {"zone-sync": "true", "zone-sync-port": "34100"}, OSS),
     Case(
+        "zone-sync-no-stream-module",
+        {"zone-sync": "true", "zone-sync-port": "34100"},
+        Settings(nginx_plus=True, stream_module=False),
+    ),
+    Case(
         "oss-core-keys",
         {
             "proxy-connect-timeout": "5s",

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from nginx_check import DEBIAN_STREAM_MODULE, nginx_binary
+from nginx_check import DEBIAN_STREAM_MODULE, fake_nginx, nginx_binary
 
 COMMAND = Path(sys.executable).parent / "nginx-ingress"
+REPOSITORY = Path(__file__).parent.parent.parent
 
 CLEAN = """\
 apiVersion: v1
@@ -145,7 +146,6 @@ def test_validate_data_that_is_not_a_map(tmp_path: Path) -> None:
 
 def _render(tmp_path: Path, configmap: Path, *flags: str) -> subprocess.CompletedProcess[str]:
     (tmp_path / "run").mkdir(exist_ok=True)
-    modules = ["--load-module", str(DEBIAN_STREAM_MODULE)] if DEBIAN_STREAM_MODULE.exists() else []
     return run(
         "render",
         "--configmap",
@@ -156,8 +156,17 @@ def _render(tmp_path: Path, configmap: Path, *flags: str) -> subprocess.Complete
         tmp_path / "out",
         "--run-dir",
         tmp_path / "run",
-        *modules,
         *flags,
+    )
+
+
+def nginx_t(tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [nginx_binary(), "-t", "-p", f"{tmp_path}/run/", "-c", f"{tmp_path}/out/nginx.conf"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
     )
 
 
@@ -199,9 +208,9 @@ def test_render_zone_sync_for_plus(tmp_path: Path) -> None:
 
 def test_render_removes_stale_files_it_owns(tmp_path: Path) -> None:
     """conf.d/, stream-conf.d/ and secrets/ are the controller's, as in a cluster; the rest
-    of the output directory is the user's."""
+    of an output directory it wrote before is the user's."""
+    assert _render(tmp_path, write(tmp_path, "cm.yaml", CLEAN)).returncode == 0
     for owned in ("conf.d", "stream-conf.d", "secrets"):
-        (tmp_path / "out" / owned).mkdir(parents=True)
         (tmp_path / "out" / owned / "default-old-ingress.conf").write_text("server {}")
     (tmp_path / "out" / "secrets" / "default-old-tls").write_text("key")
     (tmp_path / "out" / "mime.types").write_text("types {}")
@@ -218,8 +227,82 @@ def test_render_reports_an_output_it_cannot_write(tmp_path: Path) -> None:
     (tmp_path / "out").write_text("a file where the directory should be")
     completed = _render(tmp_path, write(tmp_path, "cm.yaml", CLEAN))
     assert completed.returncode == 2
-    assert completed.stderr.startswith(f"error: cannot write {tmp_path / 'out'}")
+    assert f"error: --output {tmp_path / 'out'} is not a directory" in completed.stderr
     assert "Traceback" not in completed.stderr
+
+
+def test_render_refuses_a_directory_it_did_not_write(tmp_path: Path) -> None:
+    """`render --output /etc/nginx` on a workstation must not replace the system's NGINX files."""
+    system = {"nginx.conf": "user www-data;\n", "conf.d/site.conf": "server {}\n"}
+    for relative, text in system.items():
+        (tmp_path / "out" / relative).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "out" / relative).write_text(text)
+    configmap = write(tmp_path, "cm.yaml", CLEAN)
+    completed = _render(tmp_path, configmap)
+    assert completed.returncode == 2 and "Traceback" not in completed.stderr
+    assert (
+        f"error: --output {tmp_path / 'out'} holds files nginx-ingress did not write "
+        "(conf.d, nginx.conf)" in completed.stderr
+    )
+    assert "--take-over-output" in completed.stderr
+    assert {p: (tmp_path / "out" / p).read_text() for p in system} == system
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["conf.d", "nginx.conf"]
+
+    taken = _render(tmp_path, configmap, "--take-over-output")
+    assert taken.returncode == 0, taken.stderr
+    assert not (tmp_path / "out" / "conf.d" / "site.conf").exists()
+    assert (tmp_path / "out" / ".nginx-ingress-managed").is_file()
+    assert _render(tmp_path, configmap).returncode == 0  # ours now: no flag needed
+
+
+def test_render_finds_the_stream_module_the_local_nginx_needs(tmp_path: Path) -> None:
+    """Debian's NGINX has a dynamic stream module: without a `load_module` for it, NGINX
+    refuses the `stream {}` block. A module also given by hand is loaded once."""
+    completed = _render(tmp_path, write(tmp_path, "cm.yaml", CLEAN))
+    assert completed.returncode == 0, completed.stderr
+    assert f"note: the stream module is dynamic: loading {DEBIAN_STREAM_MODULE}" in (
+        completed.stderr
+    )
+    main = (tmp_path / "out" / "nginx.conf").read_text()
+    assert main.count("load_module ") == 1 and f"load_module {DEBIAN_STREAM_MODULE};" in main
+    assert nginx_t(tmp_path).returncode == 0
+
+    both = _render(
+        tmp_path, write(tmp_path, "cm.yaml", CLEAN), f"--load-module={DEBIAN_STREAM_MODULE}"
+    )
+    assert both.returncode == 0, both.stderr
+    assert (tmp_path / "out" / "nginx.conf").read_text().count("load_module ") == 1
+    assert nginx_t(tmp_path).returncode == 0
+
+
+def test_render_without_nginx_says_what_it_assumed(tmp_path: Path) -> None:
+    completed = _render(
+        tmp_path, write(tmp_path, "cm.yaml", CLEAN), "-nginx-binary=/nonexistent/nginx"
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert "note: no NGINX binary '/nonexistent/nginx' here to ask" in completed.stderr
+    assert "assuming NGINX's stream module is built in" in completed.stderr
+    main = (tmp_path / "out" / "nginx.conf").read_text()
+    assert "load_module" not in main and "stream {" in main
+
+
+def test_render_for_plus_does_not_ask_a_local_oss_nginx(tmp_path: Path) -> None:
+    """Plus files are for another machine: Debian's stream module path means nothing there."""
+    completed = _render(tmp_path, write(tmp_path, "cm.yaml", CLEAN), "-nginx-plus")
+    assert completed.returncode == 0, completed.stderr
+    assert "not the NGINX Plus these files are for" in completed.stderr
+    assert "load_module" not in (tmp_path / "out" / "nginx.conf").read_text()
+
+
+def test_render_leaves_stream_out_for_an_nginx_without_it(tmp_path: Path) -> None:
+    binary = fake_nginx(tmp_path, configure="--prefix=/usr/share/nginx --without-http_gzip_module")
+    completed = _render(tmp_path, write(tmp_path, "cm.yaml", CLEAN), f"-nginx-binary={binary}")
+    assert completed.returncode == 0, completed.stderr
+    assert "built without the stream module: the stream block is left out" in completed.stderr
+    main = (tmp_path / "out" / "nginx.conf").read_text()
+    assert "stream {" not in main and "stream-conf.d" not in main
+    assert "load_module" not in main
+    assert nginx_t(tmp_path).returncode == 0  # Debian's NGINX, its stream module not loaded
 
 
 def test_render_refuses_impossible_settings(tmp_path: Path) -> None:
@@ -232,3 +315,130 @@ def test_render_refuses_impossible_settings(tmp_path: Path) -> None:
 def test_version() -> None:
     completed = run("version")
     assert completed.returncode == 0 and completed.stdout.strip()
+
+
+BAD_INGRESSES = """\
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: web, namespace: shop}
+spec:
+  ingressClassName: nginx
+  rules:
+  - host: web.example.com
+    http:
+      paths:
+      - {path: "/a;b", pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: web2
+  namespace: shop
+  annotations: {nginx.org/proxy-read-timeout: "5 s"}
+spec:
+  ingressClassName: nginx
+  rules:
+  - host: web2.example.com
+    http:
+      paths:
+      - {path: "/", pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: other, namespace: shop}
+spec:
+  ingressClassName: someone-else
+  rules:
+  - host: "bad host"
+"""
+
+
+def test_validate_reports_ingress_problems_in_the_words_of_the_events(tmp_path: Path) -> None:
+    """A rejected Ingress and a half-valid one; missing Services are the cluster's business,
+    and an Ingress of another class is not ours to judge."""
+    completed = run("validate", write(tmp_path, "bad.yaml", BAD_INGRESSES))
+    assert completed.returncode == 1, completed.stderr
+    lines = completed.stdout.splitlines()
+    assert len(lines) == 2, lines
+    assert lines[0].startswith(
+        f"{tmp_path}/bad.yaml: Ingress/shop/web: Rejected: spec.rules[0].http.paths[0].path: "
+        'invalid value "/a;b": must start with'
+    )
+    assert lines[1].startswith(
+        f"{tmp_path}/bad.yaml: Ingress/shop/web2: AddedOrUpdatedWithError: "
+        'nginx.org/proxy-read-timeout: invalid value "5 s"'
+    )
+    other_class = run(
+        "validate", "-ingress-class", "someone-else", write(tmp_path, "b.yaml", BAD_INGRESSES)
+    )
+    assert "Ingress/shop/other: Rejected: spec.rules[0].host" in other_class.stdout
+
+
+def test_render_routes_the_manifests_and_nginx_loads_them(tmp_path: Path) -> None:
+    """The cafe example without a ConfigMap (the defaults), plus a TLS Secret given as
+    stringData and a second Ingress whose Secret is missing."""
+    from certificates import make_certificate  # noqa: PLC0415
+
+    certificate = make_certificate("tls.example.com")
+    extra = write(
+        tmp_path,
+        "tls.yaml",
+        f"""\
+apiVersion: v1
+kind: Secret
+type: kubernetes.io/tls
+metadata: {{name: tls, namespace: cafe}}
+stringData:
+  tls.crt: |
+{_indented(certificate.certificate)}
+  tls.key: |
+{_indented(certificate.key)}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {{name: secure, namespace: cafe}}
+spec:
+  ingressClassName: nginx
+  tls:
+  - {{hosts: [tls.example.com, nocert.example.com], secretName: tls}}
+  rules:
+  - host: tls.example.com
+    http:
+      paths:
+      - {{path: /, pathType: Prefix, backend: {{service: {{name: coffee, port: {{number: 80}}}}}}}}
+""",
+    )
+    (tmp_path / "run").mkdir()
+    completed = run(
+        "render",
+        "--manifests",
+        REPOSITORY / "examples" / "cafe",
+        "--manifests",
+        extra,
+        "--output",
+        tmp_path / "out",
+        "--conf-dir",
+        tmp_path / "out",
+        "--run-dir",
+        tmp_path / "run",
+    )
+    assert completed.returncode == 0, completed.stderr
+    out = tmp_path / "out"
+    assert {str(out / "conf.d" / "cafe-cafe.conf"), str(out / "secrets" / "cafe-tls")} <= set(
+        completed.stdout.splitlines()
+    )
+    cafe = (out / "conf.d" / "cafe-cafe.conf").read_text()
+    assert "server 10.0.1.10:8080 max_fails=1 fail_timeout=10s max_conns=0;" in cafe
+    assert "location = /coffee {" in cafe and "location /coffee/ {" in cafe
+    assert (out / "secrets" / "cafe-tls").stat().st_mode & 0o777 == 0o600
+    assert (out / "secrets" / "cafe-tls").read_text() == (
+        certificate.certificate.rstrip("\n") + "\n" + certificate.key
+    )
+    assert "ssl_certificate secrets/cafe-tls;" in (out / "conf.d" / "cafe-secure.conf").read_text()
+    # nocert.example.com is listed under TLS but has no rule: reported, not an error.
+    assert "nocert.example.com has no rule" in completed.stderr
+    assert nginx_t(tmp_path).returncode == 0, nginx_t(tmp_path).stderr
+
+
+def _indented(text: str) -> str:
+    return "".join(f"    {line}\n" for line in text.splitlines())

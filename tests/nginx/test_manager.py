@@ -20,6 +20,7 @@ from nginx_ingress.nginx.confirm import config_version
 from nginx_ingress.nginx.manager import ApplyError, NginxManager
 from nginx_ingress.nginx.tree import TreeError
 
+from nginx_check import fake_nginx
 from nginx_sandbox import Sandbox, app_server, free_port, sandbox
 
 
@@ -289,12 +290,101 @@ def test_nginx_killed_from_outside_is_noticed(box: Sandbox) -> None:
     manager = NginxManager(box.manager_settings, box.version_file, on_nginx_exit=on_exit)
     manager.apply(box.tree())
     assert manager.process is not None and manager.process.pid is not None
+    workers = manager.process.worker_pids()
+    assert workers
     os.kill(manager.process.pid, signal.SIGKILL)
     assert noticed.wait(5)
     assert exits == [-signal.SIGKILL]
     with pytest.raises(ApplyError, match="not running"):
         manager.apply(box.tree(extra={"conf.d/x.conf": "# changed\n"}))
     manager.stop()
+    # The workers went with their master, so nothing holds the ports or the config-version
+    # socket: the next NGINX starts (it used to fail with "Address already in use").
+    assert not any(_alive(pid) for pid in workers)
+    assert box.manager_settings.version_socket.is_socket()  # left by the killed master
+    again = box.manager()
+    try:
+        assert again.apply(box.tree()).reloaded
+        assert box.get()[0] == 404
+    finally:
+        again.stop()
+
+
+def _alive(pid: int) -> bool:
+    """True while `pid` runs (a zombie counts as gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_a_port_held_at_the_first_start_is_tried_again(box: Sandbox) -> None:
+    """Another process holding a port is not a reason to give up: it may release it (the
+    previous pod of a rolling update). NGINX's exit then is no death to report, and the next
+    apply starts a new NGINX."""
+    exits: list[int] = []
+    manager = NginxManager(box.manager_settings, box.version_file, on_nginx_exit=exits.append)
+    try:
+        with socket.socket() as holder:
+            holder.bind(("0.0.0.0", box.settings.listeners.http))
+            holder.listen()
+            with pytest.raises(ApplyError, match=r"could not start, will try again: bind\(\) to "):
+                manager.apply(box.tree())
+            assert manager.process is None and not manager.ready and exits == []
+        assert manager.apply(box.tree()).reloaded
+        assert manager.ready and box.get()[0] == 404
+    finally:
+        manager.stop()
+
+
+def test_a_start_failure_no_retry_fixes_is_reported_as_nginx_exit(box: Sandbox) -> None:
+    exits: list[int] = []
+    binary = fake_nginx(
+        box.root, start_error='open() "/x/nginx.pid" failed (13: Permission denied)'
+    )
+    manager = NginxManager(
+        dataclasses.replace(box.manager_settings, binary=str(binary)),
+        box.version_file,
+        on_nginx_exit=exits.append,
+    )
+    try:
+        with pytest.raises(
+            ApplyError, match=r"NGINX could not start: open\(\) .*Permission denied"
+        ):
+            manager.apply(box.tree())
+        assert exits == [1]
+    finally:
+        manager.stop()
+
+
+def test_a_stale_config_version_socket_does_not_stop_the_start(box: Sandbox) -> None:
+    """A killed master leaves its unix socket file behind, and NGINX will not bind over it."""
+    stale = box.manager_settings.version_socket
+    with socket.socket(socket.AF_UNIX) as dead:
+        dead.bind(str(stale))
+    assert stale.is_socket()
+    manager = box.manager()
+    try:
+        assert manager.apply(box.tree()).reloaded
+    finally:
+        manager.stop()
+
+
+def test_nginx_outlives_the_thread_that_started_it(box: Sandbox) -> None:
+    """The death signal that ends NGINX with the controller follows the thread that started
+    it: started from a sync thread that then ends, NGINX must keep running."""
+    manager = box.manager()
+    try:
+        starter = threading.Thread(target=lambda: manager.apply(box.tree()))
+        starter.start()
+        starter.join(30)
+        assert manager.ready
+        time.sleep(0.5)
+        assert manager.process is not None and manager.process.running
+        assert box.get()[0] == 404
+    finally:
+        manager.stop()
 
 
 def test_render_only_writes_checked_files_and_never_starts_nginx(box: Sandbox) -> None:

@@ -101,8 +101,12 @@ def build_main(
         worker_shutdown_timeout=config.worker_shutdown_timeout,
         error_log_level=config.error_log_level,
         http=_http(config, settings, longest_host),
-        stream=StreamContext(
-            zone_sync=_zone_sync(config, settings) if zone_sync_service_ready else None,
+        stream=(
+            StreamContext(
+                zone_sync=_zone_sync(config, settings) if zone_sync_service_ready else None,
+            )
+            if settings.stream_module
+            else None
         ),
     )
 

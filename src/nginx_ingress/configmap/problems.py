@@ -15,6 +15,10 @@ class Reason(enum.StrEnum):
 
     INVALID_VALUE = "InvalidValue"
     UNKNOWN_KEY = "UnknownKey"
+    MISSING = "Missing"
+    """An Ingress refers to something the cluster does not have (yet): a Service, its
+    ready endpoints, a Secret. A state of the cluster, not a fault of the manifest:
+    `validate` does not count it."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,9 @@
 - Each key is validated on its own: a bad value falls back to that key's default
   and never stops the other keys (NIC stops at the first bad key and renders a
   `zone_sync_server … resolve` without a resolver).
-- On NGINX OSS every zone-sync key present is reported and zone sync stays off.
+- On NGINX OSS, or an NGINX without the stream module (where the `stream {}`
+  block is left out), every zone-sync key present is reported and zone sync
+  stays off.
 - While `zone-sync` is off, the other keys are ignored without a word: switching
   zone sync off is legitimate and must not produce warnings.
 - The port must not be one another listener of this controller uses.
@@ -56,13 +58,13 @@ def parse_zone_sync(
 ) -> tuple[ZoneSyncConfig, list[Problem]]:
     """The zone-sync part of a ConfigMap whose values are all strings."""
     present = [key for key in ZONE_SYNC_KEYS if key in values]
+    refusal = None
     if not settings.nginx_plus:
-        return ZoneSyncConfig(), [
-            Problem(
-                key, "requires NGINX Plus (-nginx-plus); zone sync stays off", show(values[key])
-            )
-            for key in present
-        ]
+        refusal = "requires NGINX Plus (-nginx-plus); zone sync stays off"
+    elif not settings.stream_module:
+        refusal = "requires NGINX's stream module, which this NGINX lacks; zone sync stays off"
+    if refusal is not None:
+        return ZoneSyncConfig(), [Problem(key, refusal, show(values[key])) for key in present]
 
     problems: list[Problem] = []
 

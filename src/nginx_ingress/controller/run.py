@@ -10,6 +10,7 @@ Wires the parts together and owns the process's life:
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import os
 import re
@@ -23,6 +24,7 @@ from nginx_ingress.cliflags import add_bool_flag, flag_names
 from nginx_ingress.configmap.parsers import InvalidValue, parse_time
 from nginx_ingress.controller.loop import Controller, ControllerSettings
 from nginx_ingress.controller.preflight import PreflightError, check_ingress_class
+from nginx_ingress.controller.startup import StartupError, prepare
 from nginx_ingress.kube.client import KubeConfigError, connect
 from nginx_ingress.kube.events import EventRecorder
 from nginx_ingress.logs import FORMATS, LEVELS, configure
@@ -108,6 +110,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         default=60000,
         metavar="MS",
         help="milliseconds new workers may take to serve a new configuration (default %(default)s)",
+    )
+    add_bool_flag(
+        group,
+        "take-over-conf-dir",
+        default=False,
+        help="use a -conf-dir holding files nginx-ingress did not write (it replaces them)",
     )
     add_bool_flag(
         group,
@@ -227,12 +235,20 @@ def run_controller(args: argparse.Namespace) -> int:
     try:
         config = controller_settings(args, dict(os.environ))
         api = connect(args.kubeconfig)
-    except (UsageError, SettingsError, KubeConfigError) as error:
+        check_ingress_class(api, config.ingress_class)
+        config = dataclasses.replace(
+            config,
+            settings=prepare(
+                config.settings,
+                binary=args.nginx_binary,
+                render_only=args.render_only,
+                take_over=args.take_over_conf_dir,
+            ),
+        )
+    except (UsageError, SettingsError, KubeConfigError, PreflightError, StartupError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
     settings = config.settings
-    for directory in (settings.conf_dir, settings.run_dir):
-        Path(directory).mkdir(parents=True, exist_ok=True)
 
     stop = threading.Event()
     nginx_died = threading.Event()
@@ -290,14 +306,6 @@ def run_controller(args: argparse.Namespace) -> int:
         "/".join(config.configmap) if config.configmap else "none",
         " Plus" if settings.nginx_plus else "",
     )
-    try:
-        check_ingress_class(api, config.ingress_class, stop=stop)
-    except PreflightError as error:
-        print(f"error: {error}", file=sys.stderr)
-        for listener in listeners:
-            listener.close()
-        recorder.stop()
-        return EXIT_USAGE
     controller.start()
     while not signalled and not stop.wait(0.2):
         pass

@@ -29,6 +29,8 @@ class Resolved:
     servers: tuple[HostPort, ...]
     problem: str | None = None
     """Why the backend has no servers when that is not simply "no ready endpoint"."""
+    missing: bool = False
+    """The problem is that the Service does not exist (a state of the cluster)."""
 
 
 def resolve(
@@ -37,7 +39,7 @@ def resolve(
     """The upstream servers of `backend`; an empty tuple means 502 for its locations."""
     name = f"{service.namespace}/{service.name}" if service else backend.service
     if service is None:
-        return Resolved((), f"Service {backend.service} not found")
+        return Resolved((), f"Service {backend.service} not found", missing=True)
     if service.type == "ExternalName":
         return Resolved((), f"Service {name} is an ExternalName Service, which is not supported")
     port = service.port(backend.port_number, backend.port_name)

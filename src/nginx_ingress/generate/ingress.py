@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
 from nginx_ingress.configmap import GlobalConfig
-from nginx_ingress.configmap.problems import Problem
+from nginx_ingress.configmap.problems import Problem, Reason
 from nginx_ingress.generate.annotations import IngressOptions, parse_annotations
 from nginx_ingress.generate.endpoints import resolve
 from nginx_ingress.generate.names import short_hash, upstream_name
@@ -221,13 +221,16 @@ class _Builder:
         service = self.inputs.services.get(backend.service)
         resolved = resolve(backend, service, self.inputs.slices.get(backend.service, ()))
         if resolved.problem:
-            self.warnings.append(Problem("backend", f"{resolved.problem}: requests for it get 502"))
+            reason = Reason.MISSING if resolved.missing else Reason.INVALID_VALUE
+            message = f"{resolved.problem}: requests for it get 502"
+            self.warnings.append(Problem("backend", message, reason=reason))
         elif not resolved.servers:
             self.warnings.append(
                 Problem(
                     "backend",
                     f"Service {self.ingress.namespace}/{backend.service} has no ready "
                     f"endpoint for port {backend.port}: requests for it get 502",
+                    reason=Reason.MISSING,
                 )
             )
         options = self.options
@@ -292,11 +295,13 @@ class _Builder:
     def _certificate(self, host: str, secret_name: str) -> PurePosixPath | None:
         """The file of the host's certificate; None rejects its handshakes (and says why)."""
         namespace = self.ingress.namespace
+        missing = Reason.INVALID_VALUE
         if not secret_name:
             reason = "its TLS entry names no secretName"
         else:
             secret = self.inputs.secrets.get(secret_name)
             if secret is None:
+                missing = Reason.MISSING
                 reason = f"Secret {namespace}/{secret_name} does not exist"
             elif secret.tls is None:
                 reason = f"Secret {namespace}/{secret_name} {secret.problem}"
@@ -312,7 +317,7 @@ class _Builder:
                 self.secret_files[secret_file(namespace, secret_name)] = secret.tls.pem
                 return secret_reference(namespace, secret_name)
         self.warnings.append(
-            Problem("spec.tls", f"{reason}: TLS handshakes for {host} are rejected")
+            Problem("spec.tls", f"{reason}: TLS handshakes for {host} are rejected", reason=missing)
         )
         return None
 

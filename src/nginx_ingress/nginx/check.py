@@ -7,7 +7,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from nginx_ingress.nginx.process import NginxCommand
+from nginx_ingress.nginx.process import NginxCommand, run_command
 
 # "… [emerg] 8660#8660: unknown directive "bogus" in /conf/.staging/conf.d/a.conf:1"
 _BLAME = re.compile(r"\[(?:emerg|alert|crit)\] .*? in (?P<file>/\S+?):(?P<line>\d+)\s*$")
@@ -33,14 +33,7 @@ class CheckResult:
 def nginx_test(command: NginxCommand, timeout: float) -> CheckResult:
     """Run `nginx -t` on `command.config`; never raises for a bad configuration."""
     try:
-        completed = subprocess.run(
-            command.arguments("-t", "-q"),
-            capture_output=True,
-            text=True,
-            errors="replace",
-            timeout=timeout,
-            check=False,
-        )
+        completed = run_command(command.arguments("-t", "-q"), timeout)
     except subprocess.TimeoutExpired:
         return CheckResult(False, f"nginx -t did not finish within {timeout:.0f}s")
     except OSError as error:

@@ -42,3 +42,29 @@ def wait_for_version(
 ) -> bool:
     """Poll every 25 ms until NGINX answers `version`; False after `timeout` or `give_up`."""
     return wait_for(lambda: config_version(path) == version, timeout, give_up=give_up)
+
+
+def remove_stale_socket(path: Path) -> bool:
+    """Delete a config-version socket file nobody listens on; True if one was deleted.
+
+    NGINX deletes its unix sockets when its master exits, but not when the master is
+    killed, and it will not start while the file exists ("Address already in use").
+    A socket that still accepts belongs to a running NGINX and is left alone.
+    """
+    if not path.is_socket():
+        return False
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        probe.settimeout(1.0)
+        try:
+            probe.connect(str(path))
+        except ConnectionRefusedError:
+            pass  # the file of a dead listener
+        except OSError:
+            return False
+        else:
+            return False
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        return False
+    return True

@@ -26,13 +26,14 @@ from typing import Protocol
 from nginx_ingress.layout import DEFAULT_SERVER_FILE, MAIN_FILE
 from nginx_ingress.nginx import tree as trees
 from nginx_ingress.nginx.check import CheckResult, crossplane_test, nginx_test
-from nginx_ingress.nginx.confirm import wait_for_version
+from nginx_ingress.nginx.confirm import remove_stale_socket, wait_for_version
 from nginx_ingress.nginx.process import NginxCommand, NginxProcess, NginxProcessError, wait_for
 from nginx_ingress.nginx.stage import Stage
 from nginx_ingress.nginx.tree import Tree
 
 log = logging.getLogger("nginx_ingress.nginx")
 
+_ADDRESS_IN_USE = "Address already in use"  # strerror(EADDRINUSE), in NGINX's bind() error
 
 VersionFile = Callable[[int], tuple[str, str]]
 """version → (relative path, text) of the file whose server answers that version."""
@@ -117,6 +118,9 @@ class NginxManager:
         self._stopping = threading.Event()
         self._give_up = threading.Event()  # ends a confirmation wait: [emerg], exit or stop
         self._last_error: str | None = None
+        self._starting = False  # between starting NGINX and its first answer or exit
+        self._start_errors: list[str] = []
+        self._start_again = False  # NGINX could not start for a reason that may pass
         self._process: NginxProcess | None = None
 
     @property
@@ -339,10 +343,13 @@ class NginxManager:
                     on_exit=self._nginx_exited,
                     on_error_line=self._nginx_error,
                 )
+                remove_stale_socket(settings.version_socket)
+                self._starting, self._start_errors, self._start_again = True, [], False
                 try:
                     process.start()
                 except NginxProcessError as error:
                     # Nothing in this process will make NGINX startable: the same as its death.
+                    self._starting = False
                     self._nginx_exited(-1)
                     return _LoadOutcome(str(error))
                 self._process = process
@@ -361,10 +368,13 @@ class NginxManager:
             settings.version_socket, version, settings.reload_timeout, self._give_up
         ) and self._old_workers_stopped_accepting(process, old_workers, deadline)
         phases["confirm"] = time.perf_counter() - clock
+        starting, self._starting = self._starting, False
         if confirmed:
             return _LoadOutcome()
         if self._stopping.is_set():
             return _LoadOutcome("the controller is stopping")
+        if starting and process.exited.is_set():
+            return self._failed_start(process)
         if self._last_error is not None:
             return _LoadOutcome(self._last_error, master_refused=True)
         if self._give_up.is_set():
@@ -440,12 +450,40 @@ class NginxManager:
         self._version = version
         self._ready.set()
 
+    def _failed_start(self, process: NginxProcess) -> _LoadOutcome:
+        """NGINX exited before it served: say why, and forget it if it may start next time."""
+        reason = next(iter(self._start_errors), f"it exited with status {process.returncode}")
+        if not self._start_again:
+            return _LoadOutcome(f"NGINX could not start: {reason}")
+        with self._process_lock:
+            if self._process is process:
+                self._process = None  # the next apply starts a new one
+        return _LoadOutcome(f"NGINX could not start, will try again: {reason}")
+
     def _nginx_error(self, line: str) -> None:
-        if "[emerg]" in line:
-            self._last_error = line.split(": ", 1)[-1]
-            self._give_up.set()
+        if "[emerg]" not in line:
+            return
+        message = line.split(": ", 1)[-1]
+        if self._starting:
+            # A starting master logs [emerg] for each failed bind() and tries again for
+            # about two seconds: only its exit says the start failed.
+            self._start_errors.append(message)
+            return
+        self._last_error = message
+        self._give_up.set()
 
     def _nginx_exited(self, code: int) -> None:
+        """NGINX exited on its own: fatal for the controller, unless it never served and
+        only failed to bind a port another process holds, which that process may release
+        (the previous pod of a rolling update, say): then the next apply tries again."""
+        if (
+            self._starting
+            and not self._stopping.is_set()
+            and any(_ADDRESS_IN_USE in error for error in self._start_errors)
+        ):
+            self._start_again = True
+            self._give_up.set()
+            return
         self._give_up.set()
         if self._on_nginx_exit is not None:
             self._on_nginx_exit(code)

@@ -9,10 +9,13 @@ a reload failed in the master, faster than waiting for the confirmation timeout.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import logging
 import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -60,11 +63,23 @@ class NginxCommand:
 
 
 class NginxProcess:
-    """One NGINX master: start, signal, stop, and a watch on its exit.
+    """One NGINX master and its workers: start, signal, stop, and a watch on its exit.
 
     Thread-safe: `reload`, `stop` and the properties may be called from any thread.
     `on_exit` is called once, from the watcher thread, when NGINX exits on its own
     (not after `stop`).
+
+    Nothing outlives the master. NGINX runs in a session of its own (a Ctrl-C to
+    the controller is ours to forward), so its process group holds the master and
+    every worker. When the master is gone (killed, OOM) its workers would live on,
+    holding the listening ports and the config-version socket, and the next start
+    would fail with "Address already in use": the watcher kills the whole group as
+    soon as the master exits, before it reaps the master, so that the group ID
+    cannot have been reused. If the controller itself dies (SIGKILL, OOM), the
+    kernel sends the master SIGTERM (`PR_SET_PDEATHSIG`), and the master ends its
+    workers as on any fast shutdown. The death signal follows the thread that
+    started NGINX, not the process, so the watcher thread, which lives exactly as
+    long as the master, is the one that starts it.
     """
 
     def __init__(
@@ -82,6 +97,8 @@ class NginxProcess:
         self._exited = threading.Event()
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
+        self._reap_lock = threading.Lock()  # signalling the master versus reaping it
+        self._spawn_lock = threading.Lock()  # a start that gives up versus a late spawn
 
     @property
     def pid(self) -> int | None:
@@ -101,22 +118,28 @@ class NginxProcess:
 
     def start(self) -> None:
         with self._lock:
-            if self._process is not None:
+            if self._threads:
                 raise NginxProcessError("NGINX was already started")
-            try:
-                self._process = subprocess.Popen(
-                    self._command.arguments(),
-                    stdin=subprocess.DEVNULL,
-                    stderr=subprocess.PIPE,
-                    start_new_session=True,  # a Ctrl-C to the controller is ours to forward
-                )
-            except OSError as error:
-                raise NginxProcessError(f"cannot start {self._command.binary}: {error}") from error
+            started = threading.Event()
+            failure: list[OSError] = []
+            watcher = threading.Thread(
+                target=self._spawn_and_watch,
+                args=(started, failure),
+                name="nginx-watch",
+                daemon=True,
+            )
+            self._threads.append(watcher)
+            watcher.start()
+            # Popen returns once the exec succeeded or failed; it never waits for NGINX.
+            if not started.wait(_SPAWN_TIMEOUT):
+                with self._spawn_lock:
+                    if not started.is_set():
+                        self._stopping.set()  # the watcher ends NGINX should it start after all
+                        raise NginxProcessError(f"{self._command.binary} did not start")
+            if failure:
+                raise NginxProcessError(f"cannot start {self._command.binary}: {failure[0]}")
+            assert self._process is not None
             log.info("started NGINX", extra={"pid": self._process.pid})
-            for target, name in ((self._forward_stderr, "stderr"), (self._watch, "watch")):
-                thread = threading.Thread(target=target, name=f"nginx-{name}", daemon=True)
-                thread.start()
-                self._threads.append(thread)
 
     def worker_pids(self) -> set[int]:
         """PIDs of the master's children that still accept connections.
@@ -149,29 +172,66 @@ class NginxProcess:
         self._signal(signal.SIGHUP)
 
     def stop(self, timeout: float) -> int | None:
-        """Graceful stop: SIGQUIT lets workers finish their requests; SIGKILL after `timeout`."""
+        """Graceful stop: SIGQUIT lets workers finish their requests; after `timeout`, SIGKILL
+        to the master and every worker. Returns once the master is reaped."""
         self._stopping.set()
         process = self._process
         if process is None:
             return None
-        if process.poll() is None:
+        with contextlib.suppress(NginxProcessError):  # exited already
             self._signal(signal.SIGQUIT)
-            try:
-                process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                log.warning("NGINX did not stop within %.1fs; killing it", timeout)
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(5)
-        self._exited.wait(5)
+        if not self._exited.wait(timeout):
+            log.warning("NGINX did not stop within %.1fs; killing it", timeout)
+            _kill_group(process.pid)
+            self._exited.wait(_SPAWN_TIMEOUT)
         for thread in self._threads:
-            thread.join(5)
+            thread.join(_SPAWN_TIMEOUT)
         return process.returncode
 
     def _signal(self, number: signal.Signals) -> None:
-        process = self._process
-        if process is None or process.poll() is not None:
-            raise NginxProcessError("NGINX is not running")
-        process.send_signal(number)
+        # os.kill, not Popen.send_signal: that one polls, and a poll would reap the master
+        # before the watcher has killed the rest of its group.
+        with self._reap_lock:
+            process = self._process
+            if process is None or process.returncode is not None or self._exited.is_set():
+                raise NginxProcessError("NGINX is not running")
+            os.kill(process.pid, number)
+
+    def _spawn_and_watch(self, started: threading.Event, failure: list[OSError]) -> None:
+        try:
+            process = subprocess.Popen(
+                self._command.arguments(),
+                stdin=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                start_new_session=True,  # its own process group, and Ctrl-C is ours to forward
+                # Safe with threads here: the function takes no lock (see its docstring).
+                preexec_fn=_death_signal_setter(),  # noqa: PLW1509
+            )
+        except (OSError, subprocess.SubprocessError) as error:
+            failure.append(error if isinstance(error, OSError) else OSError(str(error)))
+            self._exited.set()
+            started.set()
+            return
+        self._process = process
+        forwarder = threading.Thread(target=self._forward_stderr, name="nginx-stderr", daemon=True)
+        forwarder.start()
+        with self._spawn_lock:
+            started.set()
+            abandoned = self._stopping.is_set()  # start() gave up waiting, or stop() came first
+        if abandoned:
+            os.kill(process.pid, signal.SIGTERM)
+        _wait_without_reaping(process.pid)
+        # The master is gone but not reaped: its PID, which is the group's ID, cannot have
+        # been given to anyone else, so killing the group reaches only what it left behind.
+        _kill_group(process.pid)
+        with self._reap_lock:
+            code = process.wait()
+        forwarder.join(_SPAWN_TIMEOUT)  # its pipe closes once every worker is gone
+        self._exited.set()
+        if not self._stopping.is_set():
+            log.error("NGINX exited unexpectedly with status %s", code)
+            if self._on_exit is not None:
+                self._on_exit(code)
 
     def _forward_stderr(self) -> None:
         assert self._process is not None and self._process.stderr is not None
@@ -182,14 +242,76 @@ class NginxProcess:
             if level >= logging.CRITICAL and self._on_error_line is not None:
                 self._on_error_line(line)
 
-    def _watch(self) -> None:
-        assert self._process is not None
-        code = self._process.wait()
-        self._exited.set()
-        if not self._stopping.is_set():
-            log.error("NGINX exited unexpectedly with status %s", code)
-            if self._on_exit is not None:
-                self._on_exit(code)
+
+_SPAWN_TIMEOUT = 10.0
+_PR_SET_PDEATHSIG = 1
+DEATH_SIGNAL = signal.SIGTERM
+"""What the master gets when the controller dies: a fast shutdown, which ends its workers too
+(SIGKILL would leave them running; SIGQUIT could wait on a long request for ever)."""
+
+
+def _death_signal_setter() -> Callable[[], None] | None:
+    """A `preexec_fn` that asks the kernel to send `DEATH_SIGNAL` to the child when the
+    thread that started it dies. Linux only; elsewhere nothing.
+
+    A `preexec_fn` runs in the child between fork and exec, where a lock held by
+    another thread of the parent at the fork would never be released. This one takes
+    none: libc and `prctl` are resolved here, in the parent, so the child only makes
+    one foreign call (no allocation in C) and two system calls.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    libc = ctypes.CDLL(None, use_errno=True)
+    prctl = libc.prctl
+    parent = os.getpid()
+
+    def set_death_signal() -> None:
+        prctl(_PR_SET_PDEATHSIG, int(DEATH_SIGNAL), 0, 0, 0)
+        if os.getppid() != parent:  # the controller died before the request took effect
+            os.kill(os.getpid(), DEATH_SIGNAL)
+
+    return set_death_signal
+
+
+def _wait_without_reaping(pid: int) -> None:
+    """Block until `pid` has exited, leaving it a zombie (so its PID stays taken)."""
+    with contextlib.suppress(ChildProcessError):  # reaped by someone else already
+        os.waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT)
+
+
+def _kill_group(group: int) -> None:
+    """SIGKILL every process left in `group`; nothing to do when it is empty."""
+    try:
+        os.killpg(group, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    except PermissionError as error:  # a worker that changed user stays ours to kill as root
+        log.warning("cannot kill what is left of NGINX's process group %d: %s", group, error)
+
+
+def run_command(arguments: list[str], timeout: float) -> subprocess.CompletedProcess[str]:
+    """Run a short command (`nginx -t`, `nginx -V`) and capture its text output.
+
+    In a session of its own, so that on timeout everything it started dies with it
+    (`subprocess.run` kills only the direct child: a wrapper script's children would
+    live on, holding the output pipes). Raises `subprocess.TimeoutExpired` and `OSError`.
+    """
+    with subprocess.Popen(
+        arguments,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        errors="replace",
+        start_new_session=True,
+    ) as process:
+        try:
+            stdout, stderr = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _kill_group(process.pid)  # not reaped yet: the group ID is still its own
+            process.communicate()
+            raise
+    return subprocess.CompletedProcess(arguments, process.returncode, stdout, stderr)
 
 
 def wait_for(

@@ -9,12 +9,13 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import orjson
 import yaml
 
+from nginx_ingress_dev.devcluster import fieldvalidation
 from nginx_ingress_dev.devcluster.authn import Authenticator, UserInfo
 from nginx_ingress_dev.devcluster.authz import RbacAuthorizer, RequestAttributes
 from nginx_ingress_dev.devcluster.discovery import build_discovery
@@ -28,6 +29,8 @@ from nginx_ingress_dev.devcluster.errors import (
     error_for_code,
 )
 from nginx_ingress_dev.devcluster.hooks import FaultInjector, RequestLog, RequestRecord
+from nginx_ingress_dev.devcluster.media import YAML, Output, negotiate, request_format
+from nginx_ingress_dev.devcluster.openapi import Documents
 from nginx_ingress_dev.devcluster.patch import json_patch, merge_patch, strategic_merge
 from nginx_ingress_dev.devcluster.resources import ResourceType
 from nginx_ingress_dev.devcluster.selectors import (
@@ -36,7 +39,17 @@ from nginx_ingress_dev.devcluster.selectors import (
     parse_label_selector,
 )
 from nginx_ingress_dev.devcluster.store import Store, WatchStart
-from nginx_ingress_dev.devcluster.watch import ADDED, StoredObject, bookmark, error_event, translate
+from nginx_ingress_dev.devcluster.tables import include_object, partial_metadata, table
+from nginx_ingress_dev.devcluster.watch import (
+    ADDED,
+    BOOKMARK,
+    ERROR,
+    StoredObject,
+    WatchEvent,
+    bookmark,
+    error_event,
+    translate,
+)
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +65,19 @@ _PATCH_TYPES = frozenset(
         "application/apply-patch+yaml",
     }
 )
+
+
+_PLAIN_JSON = frozenset({None, "", JSON, "application/json, */*", "*/*"})
+"""`Accept` values that need no negotiation (the official clients send these)."""
+_READS = frozenset({"get", "list", "watch"})
+
+
+def _render(response: Response, output: Output) -> Response:
+    """A JSON response in the negotiated form: YAML is converted, errors stay JSON."""
+    if output is not Output.YAML or response.status >= 300 or response.content_type != JSON:
+        return response
+    text = yaml.safe_dump(orjson.loads(response.body), sort_keys=False)
+    return Response(response.status, text.encode(), YAML, response.headers)
 
 
 def parse_go_bool(name: str, value: str | None) -> bool:
@@ -88,6 +114,8 @@ class Request:
     """Lower-case names."""
     body: bytes
     peer_certificate: Mapping[str, Any] | None = None
+    output: Output = Output.JSON
+    """The representation negotiated from `Accept` (set by `Api` before a verb runs)."""
 
 
 @dataclass(frozen=True)
@@ -149,6 +177,7 @@ class Api:
         self.request_log = request_log
         self.stopping = stopping
         self._discovery: dict[str, bytes] = {}
+        self.openapi = Documents(store.resources)
 
     def set_server_address(self, address: str) -> None:
         self._discovery = build_discovery(self.store.resources, address)
@@ -225,15 +254,26 @@ class Api:
         if path in _HEALTH:
             verb_seen.append("get")
             return Response(200, b"ok", content_type="text/plain")
+        accept = request.headers.get("accept")
+        if path.startswith("/openapi/"):
+            verb_seen.append("get")
+            if request.method != "GET":
+                raise MethodNotAllowed(f"{request.method} is not allowed on {path}")
+            return _render(Response(200, self._openapi_document(path)), negotiate(accept))
         document = self._discovery.get(path)
         if document is not None:
             verb_seen.append("get")
             if request.method != "GET":
                 raise MethodNotAllowed(f"{request.method} is not allowed on {path}")
-            return Response(200, document)
+            return _render(Response(200, document), negotiate(accept))
         route = self._route(path)
         verb = self._verb(request, route)
         verb_seen.append(verb)
+        output = (
+            Output.JSON
+            if accept in _PLAIN_JSON
+            else negotiate(accept, conversions=verb in _READS, stream=verb == "watch")
+        )
         if self.authorizer is not None:
             self.authorizer.check(
                 user,
@@ -250,7 +290,20 @@ class Api:
         handler: Callable[[Request, Route], Response | StreamingResponse] = getattr(
             self, f"_{verb}"
         )
-        return handler(request, route)
+        if output is Output.JSON:
+            return handler(request, route)
+        response = handler(replace(request, output=output), route)
+        return response if isinstance(response, StreamingResponse) else _render(response, output)
+
+    def _openapi_document(self, path: str) -> bytes:
+        if path.rstrip("/") == "/openapi/v2":
+            return self.openapi.v2()
+        if path.rstrip("/") == "/openapi/v3":
+            return self.openapi.v3_root()
+        document = self.openapi.v3(path.removeprefix("/openapi/v3/"))
+        if document is None or not path.startswith("/openapi/v3/"):
+            raise NotFound(f"the server could not find the requested resource ({path})")
+        return document
 
     # --- routing -----------------------------------------------------------------------
 
@@ -306,12 +359,15 @@ class Api:
     # --- helpers -----------------------------------------------------------------------
 
     @staticmethod
-    def _decode_body(request: Request) -> Any:
-        content_type = request.headers.get("content-type", JSON).split(";")[0].strip()
+    def _decode_body(request: Request, content_type: str | None = None) -> Any:
+        """The body of a create, update or delete (`request_format`: JSON or YAML, 415
+        otherwise), or of a patch whose `content_type` was checked."""
+        if content_type is None:
+            content_type = request_format(request.headers.get("content-type"))
         if not request.body:
             raise BadRequest("the request has no body")
         try:
-            if content_type in ("application/yaml", "application/apply-patch+yaml"):
+            if content_type in (YAML, "application/apply-patch+yaml"):
                 # Clients usually send JSON even for apply; it is YAML too, but slower to read so.
                 if request.body.lstrip()[:1] in (b"{", b"["):
                     return orjson.loads(request.body)
@@ -330,8 +386,10 @@ class Api:
         return True
 
     @staticmethod
-    def _object(stored: StoredObject, status: int = 200) -> Response:
-        return Response(status, stored.raw)
+    def _object(
+        stored: StoredObject, status: int = 200, headers: Mapping[str, str] | None = None
+    ) -> Response:
+        return Response(status, stored.raw, headers=headers or {})
 
     def _filter(self, request: Request, resource: ResourceType) -> ObjectFilter:
         return ObjectFilter(
@@ -341,9 +399,18 @@ class Api:
 
     # --- verbs -------------------------------------------------------------------------
 
-    def _get(self, _request: Request, route: Route) -> Response:
+    def _get(self, request: Request, route: Route) -> Response:
         assert route.name is not None
-        return self._object(self.store.get(route.resource, route.namespace or "", route.name))
+        stored = self.store.get(route.resource, route.namespace or "", route.name)
+        if request.output is Output.TABLE:
+            metadata = {"resourceVersion": stored.obj["metadata"]["resourceVersion"]}
+            include = include_object(request.query.get("includeObject"))
+            return Response(
+                200, orjson.dumps(table(route.resource, [stored.obj], metadata, include=include))
+            )
+        if request.output is Output.METADATA:
+            return Response(200, orjson.dumps(partial_metadata(stored.obj)))
+        return self._object(stored)
 
     def _list(self, request: Request, route: Route) -> Response:
         limit = _parse_int("limit", request.query.get("limit"))
@@ -360,34 +427,51 @@ class Api:
         if page.remaining is not None:
             metadata["remainingItemCount"] = page.remaining
         resource = route.resource
+        if request.output is Output.TABLE:
+            include = include_object(request.query.get("includeObject"))
+            objects = [stored.obj for stored in page.items]
+            return Response(200, orjson.dumps(table(resource, objects, metadata, include=include)))
+        if request.output is Output.METADATA:
+            items = [partial_metadata(stored.obj) for stored in page.items]
+            body_object = {"kind": "PartialObjectMetadataList", "apiVersion": "meta.k8s.io/v1"}
+            return Response(
+                200, orjson.dumps({**body_object, "metadata": metadata, "items": items})
+            )
         head = orjson.dumps(
             {"kind": resource.list_kind, "apiVersion": resource.api_version, "metadata": metadata}
         )
-        body = b"".join((head[:-1], b',"items":[', b",".join(page.items), b"]}"))
+        items_bytes = b",".join([stored.raw for stored in page.items])
+        body = b"".join((head[:-1], b',"items":[', items_bytes, b"]}"))
         return Response(200, body)
 
     def _create(self, request: Request, route: Route) -> Response:
+        validation = fieldvalidation.mode(request.query.get("fieldValidation"))
+        body = self._decode_body(request)
+        warnings = fieldvalidation.check(route.resource, body, validation)
         stored = self.store.create(
             route.resource,
             route.namespace or "",
-            self._decode_body(request),
+            body,
             dry_run=self._dry_run(request),
             field_manager=request.query.get("fieldManager"),
         )
-        return self._object(stored, 201)
+        return self._object(stored, 201, warnings)
 
     def _update(self, request: Request, route: Route) -> Response:
         assert route.name is not None
+        validation = fieldvalidation.mode(request.query.get("fieldValidation"))
+        body = self._decode_body(request)
+        warnings = fieldvalidation.check(route.resource, body, validation)
         stored = self.store.update(
             route.resource,
             route.namespace or "",
             route.name,
-            self._decode_body(request),
+            body,
             subresource=route.subresource,
             dry_run=self._dry_run(request),
             field_manager=request.query.get("fieldManager"),
         )
-        return self._object(stored)
+        return self._object(stored, 200, warnings)
 
     def _patch(self, request: Request, route: Route) -> Response:
         assert route.name is not None
@@ -397,9 +481,11 @@ class Api:
                 f"the body of the request was in an unknown format - accepted media types "
                 f"include: {', '.join(sorted(_PATCH_TYPES))}"
             )
-        patch = self._decode_body(request)
+        validation = fieldvalidation.mode(request.query.get("fieldValidation"))
+        patch = self._decode_body(request, content_type)
         apply = content_type == "application/apply-patch+yaml"
         field_manager = request.query.get("fieldManager")
+        warnings: dict[str, str] = {}
         if apply:
             if not field_manager:
                 raise BadRequest("fieldManager is required for apply requests")
@@ -411,8 +497,8 @@ class Api:
 
         def change(current: dict[str, Any] | None) -> dict[str, Any]:
             if current is None:  # only apply creates
-                return dict(patch)
-            if content_type == "application/json-patch+json":
+                result: Any = dict(patch)
+            elif content_type == "application/json-patch+json":
                 result = json_patch(current, patch)
             elif content_type == "application/merge-patch+json":
                 result = merge_patch(current, patch)
@@ -420,6 +506,7 @@ class Api:
                 result = strategic_merge(current, patch)
             if not isinstance(result, dict):
                 raise BadRequest("the patch did not produce an object")
+            warnings.update(fieldvalidation.check(route.resource, result, validation, patch=True))
             return result
 
         stored, created = self.store.modify(
@@ -433,7 +520,7 @@ class Api:
             field_manager=field_manager,
             operation="Apply" if apply else "Update",
         )
-        return self._object(stored, 201 if created else 200)
+        return self._object(stored, 201 if created else 200, warnings)
 
     @staticmethod
     def _check_applied(patch: dict[str, Any], route: Route) -> None:
@@ -540,6 +627,10 @@ class Api:
             # API concepts: a watch from a compacted resourceVersion gets 200 and one
             # ERROR event carrying a 410 Status, then the stream ends.
             return StreamingResponse(200, iter([error_event(error.status_body()).line()]))
+        encode: Callable[[WatchEvent], bytes] = WatchEvent.line
+        if request.output in (Output.TABLE, Output.METADATA):
+            include = include_object(query.get("includeObject"))
+            encode = ConvertedEvents(route.resource, request.output, include)
         seconds = (
             float(timeout)
             if timeout is not None and timeout > 0
@@ -554,6 +645,7 @@ class Api:
                 seconds=seconds,
                 bookmarks=bookmarks,
                 send_initial=send_initial,
+                encode=encode,
             ),
         )
 
@@ -566,20 +658,26 @@ class Api:
         seconds: float,
         bookmarks: bool,
         send_initial: bool,
+        encode: Callable[[WatchEvent], bytes],
     ) -> Iterator[bytes]:
         watcher = start.watcher
         try:
             for stored in start.initial:
                 if object_filter.matches(stored.obj):
-                    yield b'{"type":"' + ADDED.encode() + b'","object":' + stored.raw + b"}\n"
+                    yield encode(WatchEvent(ADDED, stored.raw))
             if send_initial:
-                yield bookmark(
-                    start.resource_version, resource.api_version, resource.kind, initial_end=True
-                ).line()
+                yield encode(
+                    bookmark(
+                        start.resource_version,
+                        resource.api_version,
+                        resource.kind,
+                        initial_end=True,
+                    )
+                )
             for change in start.replay:
                 event = translate(change, object_filter)
                 if event is not None:
-                    yield event.line()
+                    yield encode(event)
             now = time.monotonic()
             deadline = now + seconds
             interval = self.settings.bookmark_interval
@@ -595,14 +693,43 @@ class Api:
                 if live is not None:
                     event = translate(live, object_filter)
                     if event is not None:
-                        yield event.line()
+                        yield encode(event)
                     continue
                 if watcher.closed:
                     return
                 if bookmarks and time.monotonic() >= next_bookmark:
                     version = self.store.bookmark_version(watcher)
                     if version is not None:
-                        yield bookmark(version, resource.api_version, resource.kind).line()
+                        yield encode(bookmark(version, resource.api_version, resource.kind))
                         next_bookmark = time.monotonic() + interval
         finally:
             self.store.unwatch(watcher)
+
+
+class ConvertedEvents:
+    """Encodes watch events whose objects the client asked to see as Tables (only the
+    first carries the column definitions, as kube-apiserver sends them) or as
+    PartialObjectMetadata. Errors pass unchanged; a BOOKMARK becomes an empty Table."""
+
+    def __init__(self, resource: ResourceType, output: Output, include: str) -> None:
+        self.resource = resource
+        self.output = output
+        self.include = include
+        self.columns_sent = False
+
+    def __call__(self, event: WatchEvent) -> bytes:
+        if event.type == ERROR:
+            return event.line()
+        obj = orjson.loads(event.raw_object)
+        converted: dict[str, Any]
+        if self.output is Output.METADATA:
+            converted = partial_metadata(obj)
+        else:
+            metadata = {"resourceVersion": obj["metadata"]["resourceVersion"]}
+            objects = [] if event.type == BOOKMARK else [obj]
+            columns = not self.columns_sent and bool(objects)
+            converted = table(
+                self.resource, objects, metadata, include=self.include, columns=columns
+            )
+            self.columns_sent = self.columns_sent or columns
+        return WatchEvent(event.type, orjson.dumps(converted)).line()

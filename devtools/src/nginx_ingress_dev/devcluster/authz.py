@@ -19,7 +19,7 @@ from typing import Any
 
 from nginx_ingress_dev.devcluster.authn import MASTERS, UserInfo
 from nginx_ingress_dev.devcluster.errors import Forbidden
-from nginx_ingress_dev.devcluster.hooks import load_manifests
+from nginx_ingress_dev.devcluster.loading import read_manifests
 
 RBAC_API_VERSION = "rbac.authorization.k8s.io/v1"
 
@@ -145,8 +145,9 @@ class RbacAuthorizer:
 
     @staticmethod
     def from_path(path: str | Path) -> RbacAuthorizer:
-        """RBAC objects from a YAML file or a directory of them; other kinds are ignored."""
-        return RbacAuthorizer.from_manifests(load_manifests(path))
+        """RBAC objects from a YAML file or a directory of them; other kinds are ignored.
+        Raises `nginx_ingress.manifests.ManifestError` for an unreadable file."""
+        return RbacAuthorizer.from_manifests(m.object for m in read_manifests([path]))
 
     def allows(self, user: UserInfo, request: RequestAttributes) -> bool:
         if MASTERS in user.groups:

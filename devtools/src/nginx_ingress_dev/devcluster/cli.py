@@ -3,23 +3,31 @@
     nginx-ingress dev-api --listen 127.0.0.1:8001 --kubeconfig-out dev.kubeconfig --seed examples/
 
 Prints one line, `dev-api: serving <url> …`, once the kubeconfig is written and the
-server answers, so scripts (and tests) can wait for it instead of sleeping.
+server answers, so scripts (and tests) can wait for it instead of sleeping. Bad input
+(flags, files, seeds, a port in use) is one `dev-api: error: …` line on stderr naming
+what is wrong, and exit code 2: this command is typed by people, not only by tests.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import logging
 import signal
+import ssl
 import sys
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
 from nginx_ingress.cliflags import add_bool_flag, flag_names
+from nginx_ingress.manifests import ManifestError
 from nginx_ingress_dev.devcluster.authn import UserInfo, read_token_file
 from nginx_ingress_dev.devcluster.authz import RbacAuthorizer
 from nginx_ingress_dev.devcluster.cluster import DevCluster
+from nginx_ingress_dev.devcluster.listen import ListenRefused, parse_listen
+from nginx_ingress_dev.devcluster.seeding import SeedError, SeedReport
 from nginx_ingress_dev.devcluster.server import TlsConfig
 
 
@@ -38,7 +46,10 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         *flag_names("listen"),
         default="127.0.0.1:8001",
         metavar="HOST:PORT",
-        help="address to serve on; port 0 picks a free port (default: %(default)s)",
+        help=(
+            "address to serve on; port 0 picks a free port; a non-loopback address needs "
+            "authentication or --insecure-listen-anywhere (default: %(default)s)"
+        ),
     )
     parser.add_argument(
         *flag_names("kubeconfig-out"),
@@ -86,6 +97,19 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         metavar="TOKEN",
         help="token to put in the kubeconfig (default: the first of --token-auth-file)",
     )
+    auth.add_argument(
+        *flag_names("kubeconfig-client-certificate"),
+        type=Path,
+        metavar="FILE",
+        help="client certificate to put in the kubeconfig (with --client-ca-file)",
+    )
+    auth.add_argument(*flag_names("kubeconfig-client-key"), type=Path, metavar="FILE")
+    add_bool_flag(
+        auth,
+        "insecure-listen-anywhere",
+        default=False,
+        help="allow a non-loopback --listen address without authentication (everyone is admin)",
+    )
     tuning = parser.add_argument_group("behaviour")
     tuning.add_argument(
         *flag_names("bookmark-interval"),
@@ -105,56 +129,150 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     parser.set_defaults(run=run)
 
 
-def _listen_address(text: str) -> tuple[str, int]:
-    host, separator, port = text.rpartition(":")
-    if not separator or not port.isdigit():
-        raise ValueError(f"--listen wants HOST:PORT, got {text!r}")
-    return host.strip("[]") or "127.0.0.1", int(port)
+class UsageError(Exception):
+    """Bad input to `dev-api`: reported as one line, exit code 2."""
+
+
+def _fail(message: str) -> int:
+    print(f"dev-api: error: {message}", file=sys.stderr, flush=True)
+    return 2
+
+
+def _warn(message: str) -> None:
+    print(f"dev-api: warning: {message}", file=sys.stderr, flush=True)
+
+
+def _tokens(path: Path | None) -> dict[str, UserInfo]:
+    if path is None:
+        return {}
+    try:
+        return read_token_file(path)
+    except OSError as error:
+        raise UsageError(f"--token-auth-file {path}: {error.strerror or error}") from None
+    except (ValueError, csv.Error) as error:
+        raise UsageError(f"--token-auth-file {error}") from None
+
+
+def _tls(args: argparse.Namespace) -> TlsConfig | None:
+    if args.client_ca_file and not args.tls_cert_file:
+        raise UsageError("--client-ca-file needs --tls-cert-file and --tls-private-key-file")
+    if not (args.tls_cert_file or args.tls_private_key_file):
+        return None
+    if not (args.tls_cert_file and args.tls_private_key_file):
+        raise UsageError("--tls-cert-file and --tls-private-key-file go together")
+    tls = TlsConfig(args.tls_cert_file, args.tls_private_key_file, args.client_ca_file)
+    try:
+        tls.server_context()  # the files are read here: fail now, with their names
+    except (OSError, ssl.SSLError) as error:
+        files = [args.tls_cert_file, args.tls_private_key_file, args.client_ca_file]
+        named = ", ".join(str(f) for f in files if f is not None)
+        reason = getattr(error, "reason", None) or getattr(error, "strerror", None) or error
+        raise UsageError(f"cannot use the TLS files ({named}): {reason}") from None
+    return tls
+
+
+def _kubeconfig_credentials(
+    args: argparse.Namespace, tokens: dict[str, UserInfo], tls: TlsConfig | None
+) -> tuple[str | None, Path | None, Path | None]:
+    """The kubeconfig's user: a token, or a client certificate and key."""
+    cert, key = args.kubeconfig_client_certificate, args.kubeconfig_client_key
+    if bool(cert) != bool(key):
+        raise UsageError("--kubeconfig-client-certificate and --kubeconfig-client-key go together")
+    token = args.kubeconfig_token or (None if cert else next(iter(tokens), None))
+    client_ca = tls is not None and tls.client_ca_file is not None
+    if args.kubeconfig_out and client_ca and not tokens and not cert:
+        raise UsageError(
+            "with --client-ca-file and no --token-auth-file, the kubeconfig needs "
+            "--kubeconfig-client-certificate and --kubeconfig-client-key"
+        )
+    for flag, path in (("certificate", cert), ("key", key)):
+        if path is not None and not path.is_file():
+            raise UsageError(f"--kubeconfig-client-{flag} {path}: no such file")
+    return token, cert, key
+
+
+@dataclass(frozen=True)
+class Setup:
+    """A configured server (seeded, not started) and what to tell the user."""
+
+    cluster: DevCluster
+    seed_reports: list[tuple[Path, SeedReport]]
+    kubeconfig_user: tuple[str | None, Path | None, Path | None]
+
+
+def _configure(args: argparse.Namespace) -> Setup:
+    """Everything from the flags, checked before the server starts; `UsageError` for
+    bad input, naming the flag and file."""
+    try:
+        host, port = parse_listen(args.listen)
+    except ListenRefused as error:
+        raise UsageError(str(error)) from None
+    tokens = _tokens(args.token_auth_file)
+    tls = _tls(args)
+    try:
+        rbac = RbacAuthorizer.from_path(args.rbac) if args.rbac else None
+    except ManifestError as error:
+        raise UsageError(f"--rbac {error}") from None
+    try:
+        cluster = DevCluster(
+            host,
+            port,
+            tls=tls,
+            tokens=tokens,
+            rbac=rbac,
+            bookmark_interval=args.bookmark_interval,
+            history_limit=args.history_limit,
+            log_requests=args.log_requests,
+            insecure_listen_anywhere=args.insecure_listen_anywhere,
+        )
+    except ListenRefused as error:
+        raise UsageError(str(error)) from None
+    if cluster.exposure_warning is not None:
+        _warn(cluster.exposure_warning)
+    reports: list[tuple[Path, SeedReport]] = []
+    for path in args.seed:
+        try:
+            reports.append((path, cluster.seed_files([path])))
+        except SeedError as error:
+            raise UsageError(f"--seed {error}") from None
+    return Setup(cluster, reports, _kubeconfig_credentials(args, tokens, tls))
 
 
 def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     try:
-        host, port = _listen_address(args.listen)
-    except ValueError as error:
-        print(f"dev-api: {error}", file=sys.stderr)
-        return 2
-    tokens: dict[str, UserInfo] = (
-        read_token_file(args.token_auth_file) if args.token_auth_file else {}
-    )
-    tls = None
-    if args.tls_cert_file or args.tls_private_key_file:
-        if not (args.tls_cert_file and args.tls_private_key_file):
-            print(
-                "dev-api: --tls-cert-file and --tls-private-key-file go together", file=sys.stderr
-            )
-            return 2
-        tls = TlsConfig(args.tls_cert_file, args.tls_private_key_file, args.client_ca_file)
-    rbac = RbacAuthorizer.from_path(args.rbac) if args.rbac else None
-    cluster = DevCluster(
-        host,
-        port,
-        tls=tls,
-        tokens=tokens,
-        rbac=rbac,
-        bookmark_interval=args.bookmark_interval,
-        history_limit=args.history_limit,
-        log_requests=args.log_requests,
-    )
+        setup = _configure(args)
+    except UsageError as error:
+        return _fail(str(error))
+    cluster = setup.cluster
+    for path, report in setup.seed_reports:
+        logging.info("dev-api: %s", report.summary(str(path)))
+        for warning in report.warnings():
+            _warn(warning)
     stop = threading.Event()
 
     def on_signal(_signum: int, _frame: FrameType | None) -> None:
         stop.set()
 
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-    cluster.start()
     try:
-        for path in args.seed:
-            seeded = cluster.seed_yaml(path)
-            logging.info("dev-api: seeded %d objects from %s", len(seeded), path)
+        cluster.start()
+    except OSError as error:
+        return _fail(f"cannot listen on {args.listen}: {error.strerror or error}")
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
         if args.kubeconfig_out:
-            token = args.kubeconfig_token or next(iter(tokens), None)
-            cluster.write_kubeconfig(args.kubeconfig_out, token=token, ca_file=args.tls_ca_file)
+            token, cert, key = setup.kubeconfig_user
+            try:
+                cluster.write_kubeconfig(
+                    args.kubeconfig_out,
+                    token=token,
+                    client_cert_file=cert,
+                    client_key_file=key,
+                    ca_file=args.tls_ca_file,
+                )
+            except OSError as error:
+                filename = error.filename or args.kubeconfig_out
+                return _fail(f"cannot write the kubeconfig {filename}: {error.strerror}")
         where = f"; kubeconfig {args.kubeconfig_out}" if args.kubeconfig_out else ""
         print(f"dev-api: serving {cluster.url} (development only){where}", flush=True)
         stop.wait()

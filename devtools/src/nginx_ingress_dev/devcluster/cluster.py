@@ -24,15 +24,17 @@ from nginx_ingress_dev.devcluster.hooks import (
     RequestLog,
     RequestRecord,
     endpoint_slice,
-    load_manifests,
 )
 from nginx_ingress_dev.devcluster.kubeconfig import (
+    NO_AUTHENTICATION_TOKEN,
     Credentials,
     kubeconfig_document,
     write_kubeconfig,
 )
+from nginx_ingress_dev.devcluster.listen import Authentication, exposure_warning
 from nginx_ingress_dev.devcluster.patch import deep_copy
 from nginx_ingress_dev.devcluster.resources import DEFAULT_RESOURCES, ResourceTable, ResourceType
+from nginx_ingress_dev.devcluster.seeding import SeedReport, seed_objects, seed_paths
 from nginx_ingress_dev.devcluster.server import DevHTTPServer, TlsConfig
 from nginx_ingress_dev.devcluster.store import Store
 
@@ -45,6 +47,10 @@ class DevCluster:
     `tokens` maps bearer tokens to users (a plain string is a user name); with
     `tls.client_ca_file`, client certificates authenticate too. With neither,
     every request is an administrator. `rbac` enforces RBAC for authenticated users.
+
+    A host other than a loopback address raises `ListenRefused` unless authentication
+    is configured or `insecure_listen_anywhere` is set (see listen.py); either way
+    `exposure_warning` holds the warning, which is also logged.
     """
 
     def __init__(
@@ -63,6 +69,7 @@ class DevCluster:
         request_log_size: int = 10_000,
         idle_timeout: float = 120.0,
         log_requests: bool = False,
+        insecure_listen_anywhere: bool = False,
     ) -> None:
         self._address = (host, port)
         self._tls = tls
@@ -70,6 +77,16 @@ class DevCluster:
             token: user if isinstance(user, UserInfo) else UserInfo(user)
             for token, user in (tokens or {}).items()
         }
+        self.authentication = Authentication(
+            tokens=bool(user_tokens),
+            client_certificates=tls is not None and tls.client_ca_file is not None,
+            tls=tls is not None,
+        )
+        self.exposure_warning = exposure_warning(
+            host, self.authentication, insecure_listen_anywhere=insecure_listen_anywhere
+        )
+        if self.exposure_warning is not None:
+            log.warning("devcluster: %s", self.exposure_warning)
         self.store = Store(
             resources, history_limit=history_limit, watch_queue_size=watch_queue_size
         )
@@ -80,7 +97,7 @@ class DevCluster:
             self.store,
             settings=ApiSettings(bookmark_interval, default_watch_timeout, log_requests),
             authenticator=Authenticator(
-                user_tokens, client_certificates=tls is not None and tls.client_ca_file is not None
+                user_tokens, client_certificates=self.authentication.client_certificates
             ),
             authorizer=rbac,
             faults=self._faults,
@@ -164,14 +181,19 @@ class DevCluster:
         namespace: str = "default",
     ) -> Path:
         """A kubeconfig for this server. With TLS, `ca_file` is the CA that signed the
-        server certificate (default: the server certificate itself)."""
+        server certificate (default: the server certificate itself).
+
+        Without credentials, a TLS server without authentication gets the placeholder
+        token `NO_AUTHENTICATION_TOKEN`, which it ignores: a kubeconfig user with no
+        credentials makes kubectl prompt for a username on HTTPS (and fail on EOF
+        when nothing can answer)."""
         if self._tls is not None and ca_file is None:
             ca_file = self._tls.cert_file
+        credentials = Credentials(token, client_cert_file, client_key_file)
+        if self._tls is not None and not credentials.present and not self.authentication.enabled:
+            credentials = Credentials(token=NO_AUTHENTICATION_TOKEN)
         document = kubeconfig_document(
-            self.url,
-            ca_file=ca_file,
-            credentials=Credentials(token, client_cert_file, client_key_file),
-            namespace=namespace,
+            self.url, ca_file=ca_file, credentials=credentials, namespace=namespace
         )
         return write_kubeconfig(path, document)
 
@@ -182,33 +204,20 @@ class DevCluster:
 
     def seed(self, objects: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
         """Create each object, or replace it if it exists, status included; returns them
-        as stored. Bypasses authentication, RBAC and injected faults."""
-        stored_objects = []
-        for obj in objects:
-            resource = self.store.resources.for_object(obj)
-            metadata = obj.get("metadata") or {}
-            namespace = str(metadata.get("namespace") or ("default" if resource.namespaced else ""))
-            existing = self.store.find(resource, namespace, str(metadata.get("name") or ""))
-            if existing is None:
-                stored = self.store.create(resource, namespace, obj, keep_status=True)
-            else:
-                body = deep_copy(dict(obj))
-                body.setdefault("metadata", {}).pop("resourceVersion", None)
-                stored = self.store.update(resource, namespace, existing.name, body)
-                if resource.has_status and "status" in obj:
-                    stored = self.store.update(
-                        resource,
-                        namespace,
-                        existing.name,
-                        {**body, "status": obj["status"]},
-                        subresource="status",
-                    )
-            stored_objects.append(deep_copy(stored.obj))
-        return stored_objects
+        as stored. Missing Namespaces are created. Bypasses authentication, RBAC and
+        injected faults. Raises `SeedError` (one line, naming the object) if one cannot
+        be seeded."""
+        report = seed_objects(self.store, objects)
+        return [deep_copy(stored.obj) for stored in report.objects]
 
     def seed_yaml(self, path: str | Path) -> list[dict[str, Any]]:
         """`seed` from a YAML/JSON file or a directory of them (Namespaces first)."""
-        return self.seed(load_manifests(path))
+        return [deep_copy(stored.obj) for stored in self.seed_files([path]).objects]
+
+    def seed_files(self, paths: Iterable[str | Path]) -> SeedReport:
+        """`seed` from files and directories, with what was done: the objects, the
+        Namespaces created for them, and objects defined more than once."""
+        return seed_paths(self.store, paths)
 
     def get_object(
         self, kind: str, namespace: str, name: str, *, api_version: str | None = None

@@ -71,6 +71,13 @@ class MethodNotAllowed(ApiError):
     reason = "MethodNotAllowed"
 
 
+class NotAcceptable(ApiError):
+    """406: no representation in the `Accept` header can be served."""
+
+    code = 406
+    reason = "NotAcceptable"
+
+
 class AlreadyExists(ApiError):
     code = 409
     reason = "AlreadyExists"
@@ -124,6 +131,7 @@ ERROR_CLASSES_BY_CODE: dict[int, type[ApiError]] = {
     403: Forbidden,
     404: NotFound,
     405: MethodNotAllowed,
+    406: NotAcceptable,
     409: Conflict,
     410: Gone,
     415: UnsupportedMediaType,

@@ -1,4 +1,4 @@
-"""Test hooks: the request log, fault injection, seeding from YAML, and the
+"""Test hooks: the request log, fault injection, and the
 EndpointSlices a controller-manager would publish for a Service.
 
 These act on the server directly (not over HTTP), so a test can arrange state and
@@ -11,13 +11,9 @@ import fnmatch
 import ipaddress
 import threading
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
-
-import orjson
-import yaml
 
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 MANAGED_BY_LABEL = "endpointslice.kubernetes.io/managed-by"
@@ -102,39 +98,6 @@ class FaultInjector:
                         self._rules[index] = replace(rule, times=rule.times - 1)
                 return rule
         return None
-
-
-def load_manifests(path: str | Path) -> list[dict[str, Any]]:
-    """Objects from a YAML/JSON file or from every such file under a directory (sorted),
-    with `List` kinds flattened and Namespaces first, so a seed folder can be read in
-    any order."""
-    root = Path(path)
-    files = (
-        sorted(p for p in root.rglob("*") if p.suffix in (".yaml", ".yml", ".json") and p.is_file())
-        if root.is_dir()
-        else [root]
-    )
-    objects: list[dict[str, Any]] = []
-    for file in files:
-        if file.suffix == ".json":  # orjson: PyYAML takes seconds on large JSON files
-            objects.extend(_flatten(orjson.loads(file.read_bytes()), file))
-            continue
-        with file.open(encoding="utf-8") as stream:
-            for document in yaml.safe_load_all(stream):
-                objects.extend(_flatten(document, file))
-    return sorted(objects, key=lambda obj: obj.get("kind") != "Namespace")
-
-
-def _flatten(document: Any, source: Path) -> Iterator[dict[str, Any]]:
-    if document is None:
-        return
-    if not isinstance(document, dict) or "kind" not in document:
-        raise ValueError(f"{source}: not a Kubernetes object: {str(document)[:80]!r}")
-    if str(document["kind"]).endswith("List") and isinstance(document.get("items"), list):
-        for item in document["items"]:
-            yield from _flatten(item, source)
-    else:
-        yield document
 
 
 Ports = int | Sequence[int] | Mapping[str, int]

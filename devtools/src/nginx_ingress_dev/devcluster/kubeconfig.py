@@ -12,6 +12,9 @@ from typing import Any
 import yaml
 
 CONTEXT = "devcluster"
+NO_AUTHENTICATION_TOKEN = "devcluster-no-authentication"
+"""A token for servers that authenticate nobody: they ignore it, and kubectl, seeing a
+credential, does not prompt for one."""
 
 
 @dataclass(frozen=True)
@@ -19,6 +22,12 @@ class Credentials:
     token: str | None = None
     client_cert_file: Path | None = None
     client_key_file: Path | None = None
+
+    @property
+    def present(self) -> bool:
+        return self.token is not None or (
+            self.client_cert_file is not None and self.client_key_file is not None
+        )
 
 
 def _data(path: Path) -> str:

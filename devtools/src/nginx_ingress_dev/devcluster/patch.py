@@ -173,7 +173,7 @@ _MERGE_KEYS: Mapping[str, str] = {
     "conditions": "type",
     "hostAliases": "ip",
 }
-_PRIMITIVE_MERGE_LISTS = frozenset({("metadata", "finalizers")})
+PRIMITIVE_MERGE_LISTS = frozenset({("metadata", "finalizers")})
 
 
 def merge_key(path: Sequence[str]) -> str | None:
@@ -247,7 +247,7 @@ def _merge_list(original: list[Any], patch: list[Any], path: tuple[str, ...]) ->
             for item in patch
             if not (isinstance(item, dict) and item.get("$patch") == "replace")
         ]
-    if path in _PRIMITIVE_MERGE_LISTS:
+    if path in PRIMITIVE_MERGE_LISTS:
         merged = list(original)
         merged.extend(item for item in patch if item not in merged)
         return merged

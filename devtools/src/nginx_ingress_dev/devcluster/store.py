@@ -73,7 +73,7 @@ class ObjectRef:
 
 @dataclass(frozen=True)
 class ListPage:
-    items: list[bytes]
+    items: list[StoredObject]
     resource_version: int
     continue_token: str | None
     remaining: int | None
@@ -224,13 +224,13 @@ class Store:
                     )
                 start = bisect.bisect_right(index.keys, last_key)
             keys = index.keys
-            items: list[bytes] = []
+            items: list[StoredObject] = []
             position = start
             everything = object_filter.selects_everything
             while position < len(keys) and (limit is None or len(items) < limit):
                 stored = index.objects[keys[position]]
                 if everything or object_filter.matches(stored.obj):
-                    items.append(stored.raw)
+                    items.append(stored)
                 position += 1
             more = position < len(keys) and limit is not None
             token = encode_continue(list_version, keys[position - 1]) if more else None
