@@ -31,8 +31,8 @@ from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from nginx_ingress.build import RoutingSummary, build_configuration
 from nginx_ingress.configmap import parse_configmap
+from nginx_ingress.generate import RoutingSummary, build_configuration
 from nginx_ingress.generate.source import StaticSource
 from nginx_ingress.generate.table import Changes, RoutingTable
 from nginx_ingress.nginx.stage import Stage

@@ -4,12 +4,14 @@ Run: `.venv/bin/python bench/reflector.py [--ingresses 10000]`.
 
 The local API server runs in its own process (so its memory and CPU are not
 counted), seeded in memory with N Ingresses, N Services and 3N EndpointSlices of
-realistic size. This process then lists and watches all three kinds with our
-reflectors and reports the wall time until all are synced and the growth of its
-resident memory. Baseline, in the same run: the official client's typed list of
-the same Ingresses (its default path), and orjson alone decoding the same bytes.
-Then N/5 Ingresses are modified and the time per watch event is reported.
-Targets: the whole set under 2 s and 300 MB.
+realistic size (with managedFields and the last-applied annotation). A fresh
+process then lists and watches all three kinds with our reflectors and reports
+the wall time until all are synced and the growth of its resident memory: once
+with the controller's transforms (the typed views of `nginx_ingress.resources`),
+once caching the raw objects. Baseline, in the same run: the official client's
+typed list of the same Ingresses (its default path), and orjson alone decoding the
+same bytes. Then N/5 Ingresses are modified and the time per watch event is
+reported. Targets (10,000 Ingresses, with the transforms): under 0.6 s and 120 MB.
 """
 
 from __future__ import annotations
@@ -25,8 +27,9 @@ from typing import Any
 import orjson
 from kubernetes import client
 
-from nginx_ingress.kube.api import ENDPOINTSLICES, INGRESSES, SERVICES, KubeApi
+from nginx_ingress.kube.api import ENDPOINTSLICES, INGRESSES, SERVICES, KubeApi, Resource
 from nginx_ingress.kube.reflector import Reflector, WatchTiming
+from nginx_ingress.resources import EndpointSlice, Ingress, Service
 
 
 def ingress(n: int) -> dict[str, Any]:
@@ -127,7 +130,8 @@ def serve(size: int, connection: multiprocessing.connection.Connection) -> None:
         changed = []
         for n in range(count):
             updated = ingress(n)
-            updated["metadata"]["labels"]["generation"] = "2"
+            # A field the controller reads, so that the transformed cache changes too.
+            updated["metadata"]["annotations"]["nginx.org/proxy-read-timeout"] = f"{command}s"
             changed.append(updated)
         cluster.seed(changed)
         connection.send("done")
@@ -141,33 +145,34 @@ def resident_mb() -> float:
     return 0.0
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--ingresses", type=int, default=10_000)
-    args = parser.parse_args()
-    size = args.ingresses
-    ours, theirs = multiprocessing.Pipe()
-    server = multiprocessing.get_context("fork").Process(
-        target=serve, args=(size, theirs), daemon=True
-    )
-    server.start()
-    port = ours.recv()
+def measure(
+    size: int, port: int, transformed: bool, connection: multiprocessing.connection.Connection
+) -> None:
+    """In a fresh process: list and watch the three kinds; send back what was measured."""
     configuration = client.Configuration()
     configuration.host = f"http://127.0.0.1:{port}"
     configuration.retries = False
     api = KubeApi(client.ApiClient(configuration), timeout=60)
-
     gc.collect()
     before = resident_mb()
     changes = 0
 
-    def changed(_keys: frozenset[str]) -> None:
+    def changed(keys: frozenset[str]) -> None:
         nonlocal changes
-        changes += 1
+        changes += len(keys)
 
     timing = WatchTiming(page_size=500)
+    transforms: dict[Resource, Any] = (
+        {
+            INGRESSES: Ingress.from_object,
+            SERVICES: Service.from_object,
+            ENDPOINTSLICES: EndpointSlice.from_object,
+        }
+        if transformed
+        else {}
+    )
     reflectors: list[Reflector[Any]] = [
-        Reflector(api, r, on_change=changed, timing=timing)
+        Reflector(api, r, on_change=changed, timing=timing, transform=transforms.get(r))
         for r in (INGRESSES, SERVICES, ENDPOINTSLICES)
     ]
     start = time.perf_counter()
@@ -180,7 +185,58 @@ def main() -> None:
     grown = resident_mb() - before
     counts = [len(r.snapshot()) for r in reflectors]
     assert counts == [size, size, 3 * size], counts
+    connection.send((synced, grown))
+    modified = int(connection.recv())
+    seen_before = changes
+    start = time.perf_counter()
+    connection.send("go")
+    deadline = time.monotonic() + 300
+    while changes - seen_before < modified and time.monotonic() < deadline:
+        time.sleep(0.005)
+    per_event = (time.perf_counter() - start) / modified
+    for reflector in reflectors:
+        reflector.stop()
+    connection.send(per_event)
 
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--ingresses", type=int, default=10_000)
+    args = parser.parse_args()
+    size = args.ingresses
+    ours, theirs = multiprocessing.Pipe()
+    server = multiprocessing.get_context("fork").Process(
+        target=serve, args=(size, theirs), daemon=True
+    )
+    server.start()
+    port = ours.recv()
+    print(f"cluster: {size} Ingresses, {size} Services, {3 * size} EndpointSlices")
+    results: dict[bool, tuple[float, float]] = {}
+    for transformed in (True, False):
+        mine, child_end = multiprocessing.Pipe()
+        child = multiprocessing.get_context("spawn").Process(
+            target=measure, args=(size, port, transformed, child_end)
+        )
+        child.start()
+        synced, grown = mine.recv()
+        modified = size // 5
+        mine.send(modified)
+        assert mine.recv() == "go"
+        ours.send(str(modified + (7 if transformed else 11)))  # a new value each round
+        assert ours.recv() == "done"
+        per_event = mine.recv()
+        child.join(30)
+        results[transformed] = (synced, grown)
+        what = "typed views (the controller's transforms)" if transformed else "raw objects"
+        print(
+            f"list and cache all three kinds as {what}: {synced:.2f} s, +{grown:.0f} MB; "
+            f"{modified} Ingress updates, {per_event * 1e6:.0f} µs per watch event"
+        )
+
+    configuration = client.Configuration()
+    configuration.host = f"http://127.0.0.1:{port}"
+    configuration.retries = False
+    api = KubeApi(client.ApiClient(configuration), timeout=60)
     start = time.perf_counter()
     typed = client.NetworkingV1Api(
         api_client=client.ApiClient(configuration)
@@ -191,30 +247,17 @@ def main() -> None:
     start = time.perf_counter()
     orjson.loads(raw)
     decode_seconds = time.perf_counter() - start
-
-    modified = size // 5
-    seen_before = changes
-    start = time.perf_counter()
-    ours.send(str(modified))
-    assert ours.recv() == "done"
-    deadline = time.monotonic() + 300
-    while changes - seen_before < modified and time.monotonic() < deadline:
-        time.sleep(0.005)
-    per_event = (time.perf_counter() - start) / modified
-
-    for reflector in reflectors:
-        reflector.stop()
     ours.send("stop")
     server.join(10)
-
-    print(f"cluster: {size} Ingresses, {size} Services, {3 * size} EndpointSlices")
-    print(f"list and cache all three kinds: {synced:.2f} s, resident memory +{grown:.0f} MB")
     print(
         f"baseline, Ingresses only: official typed list {typed_seconds:.2f} s, "
         f"orjson decode of the same {len(raw) / 1e6:.1f} MB {decode_seconds:.2f} s"
     )
-    print(f"ratio, our three kinds / official typed Ingresses alone: {synced / typed_seconds:.2f}")
-    print(f"watch: {modified} Ingress updates, {per_event * 1e6:.0f} µs per event end to end")
+    views, raws = results[True], results[False]
+    print(
+        f"ratio, views / raw: time {views[0] / raws[0]:.2f}, memory {views[1] / raws[1]:.2f}; "
+        f"views / official typed Ingresses alone: {views[0] / typed_seconds:.2f}"
+    )
 
 
 if __name__ == "__main__":

@@ -24,8 +24,8 @@ import tempfile
 import time
 from pathlib import Path, PurePosixPath
 
-from nginx_ingress.build import build_configuration
 from nginx_ingress.configmap import parse_configmap
+from nginx_ingress.generate import build_configuration
 from nginx_ingress.nginx.manager import ManagerSettings, NginxManager
 from nginx_ingress.nginx.process import NginxProcess, wait_for
 from nginx_ingress.render import config_version_files, render_configuration

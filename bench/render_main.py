@@ -20,8 +20,8 @@ import time
 from collections.abc import Callable, Mapping
 from pathlib import Path, PurePosixPath
 
-from nginx_ingress.build import build_configuration
 from nginx_ingress.configmap import parse_configmap
+from nginx_ingress.generate import build_configuration
 from nginx_ingress.nginx.tree import write_whole
 from nginx_ingress.render import render_configuration
 from nginx_ingress.settings import Settings

@@ -20,8 +20,8 @@ from typing import Any
 
 import crossplane
 
-from nginx_ingress.build import build_configuration
 from nginx_ingress.configmap import ParseResult, parse_configmap
+from nginx_ingress.generate import build_configuration
 from nginx_ingress.nginx.binary import inspect_binary, plan_modules
 from nginx_ingress.nginx.tree import write_whole
 from nginx_ingress.render import render_configuration

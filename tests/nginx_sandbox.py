@@ -18,8 +18,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from nginx_ingress.build import build_configuration
 from nginx_ingress.configmap import parse_configmap
+from nginx_ingress.generate import build_configuration
 from nginx_ingress.nginx.manager import ManagerSettings, NginxManager, ReloadObserver
 from nginx_ingress.render import config_version_files, render_configuration
 from nginx_ingress.settings import Listeners, Settings

@@ -1,6 +1,6 @@
 """The internal NGINX model: what the rendered files will say, in typed form.
 
-`build` fills it from Kubernetes state and the global configuration; `render`
+`generate` fills it from Kubernetes state and the global configuration; `render`
 turns it into text. Every field holds either a literal chosen by our code or a
 typed value from `nginx_ingress.values`, never raw user text. Imports nothing of
 ours but the value types.

@@ -23,9 +23,9 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from nginx_ingress.build import RoutingSummary, build_configuration
 from nginx_ingress.cliflags import add_bool_flag, flag_names
 from nginx_ingress.configmap import GlobalConfig, ParseResult, Problem, Reason, parse_configmap
+from nginx_ingress.generate import RoutingSummary, build_configuration
 from nginx_ingress.generate.classes import CONTROLLER_NAME
 from nginx_ingress.generate.source import StaticSource
 from nginx_ingress.generate.table import Changes, IngressReport, Outcome, RoutingTable

@@ -28,7 +28,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-from nginx_ingress.build import RoutingSummary, build_configuration
 from nginx_ingress.configmap import ParseResult, Reason, parse_configmap
 from nginx_ingress.controller.changes import ChangeSet
 from nginx_ingress.controller.informers import (
@@ -42,6 +41,7 @@ from nginx_ingress.controller.ingress_events import IngressEvents
 from nginx_ingress.controller.report import Summary, SyncOutcome, describe_apply, summarize
 from nginx_ingress.controller.zonesync import ZoneSyncService
 from nginx_ingress.debounce import Debouncer
+from nginx_ingress.generate import RoutingSummary, build_configuration
 from nginx_ingress.generate.table import Changes, IngressReport, RoutingTable
 from nginx_ingress.kube.api import CONFIGMAPS, KubeApi, Object
 from nginx_ingress.kube.events import WARNING, EventRecorder, ObjectReference

@@ -20,8 +20,8 @@ import logging
 import tempfile
 from pathlib import Path
 
-from nginx_ingress.build import build_configuration
 from nginx_ingress.configmap import parse_configmap
+from nginx_ingress.generate import build_configuration
 from nginx_ingress.nginx.binary import (
     NginxBinaryError,
     inspect_binary,
