@@ -284,3 +284,53 @@ def _events(cluster: DevCluster, name: str, reason: str) -> list[dict[str, Any]]
         for e in cluster.objects("Event", APP)
         if e["involvedObject"]["name"] == name and e["reason"] == reason
     ]
+
+
+def test_watch_namespace_and_the_default_class(
+    world: tuple[DevCluster, Harness, dict[str, Backend]],
+) -> None:
+    """-watch-namespace limits what is served; an IngressClass marked default claims the
+    Ingresses without a class; another class is ignored without a word."""
+    cluster, box, started = world
+    cluster.seed([{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "elsewhere"}}])
+    outside = ingress("outside", [rule("outside.example.com", path("/", "coffee"))])
+    outside["metadata"]["namespace"] = "elsewhere"
+    classless = ingress("classless", [rule("classless.example.com", path("/", "tea"))])
+    del classless["spec"]["ingressClassName"]
+    foreign = ingress("foreign", [rule("foreign.example.com", path("/", "tea"))])
+    foreign["spec"]["ingressClassName"] = "someone-else"
+    cluster.seed([outside, classless, foreign])
+    controller = box.start("-watch-namespace=apps", plus=False)
+    assert eventually(lambda: controller.http_status("ready", "/nginx-ready") == 200, 30)
+    assert answered_by(controller, "outside.example.com", "/") == "404"
+    assert answered_by(controller, "classless.example.com", "/") == "404"
+    cluster.seed(
+        [
+            {
+                "apiVersion": "networking.k8s.io/v1",
+                "kind": "IngressClass",
+                "metadata": {
+                    "name": "nginx",
+                    "annotations": {"ingressclass.kubernetes.io/is-default-class": "true"},
+                },
+                "spec": {"controller": "nginx.org/ingress-controller"},
+            }
+        ]
+    )
+    assert eventually(lambda: answered_by(controller, "classless.example.com", "/") == "tea")
+    assert answered_by(controller, "outside.example.com", "/") == "404"
+    assert answered_by(controller, "foreign.example.com", "/") == "404"
+    assert not _events(cluster, "foreign", "Rejected") and not [
+        e for e in cluster.objects("Event", "elsewhere") if e["involvedObject"]["name"] == "outside"
+    ]
+    assert started  # the backends serve the Services the fixture published
+
+
+def test_the_controller_refuses_to_start_without_its_ingress_class(
+    world: tuple[DevCluster, Harness, dict[str, Backend]],
+) -> None:
+    cluster, box, _ = world
+    cluster.delete_object("IngressClass", "", "nginx")
+    controller = box.start(plus=False)
+    assert controller.process.wait(30) == 2
+    assert "IngressClass 'nginx' does not exist" in controller.output()
