@@ -134,12 +134,12 @@ def parse_rewrites(text: str) -> dict[str, str]:
                 f"entry {index} must be 'serviceName=<service> rewrite=<path>'; "
                 "entries are separated by ';'"
             )
+        if path in rewrites:
+            raise InvalidValue(f"names service {path} twice")
         try:
             rewrites[path] = parse_uri(target)
         except InvalidValue as error:
             raise InvalidValue(f"entry {index}: the rewrite {error}") from None
-        if list(rewrites).count(path) > 1:
-            raise InvalidValue(f"names service {path} twice")
     return rewrites
 
 
