@@ -355,7 +355,8 @@ def _matches(path: str, path_type: str, uri: str | None) -> list[tuple[str, str,
     if path_type == "ImplementationSpecific":
         return [("", path or "/", uri)]
     base = path.rstrip("/")
-    if not base:
-        return [("", "/", uri)]
+    # What follows the prefix is whole path elements: it goes after a `/` of the target.
     sub_uri = None if uri is None else uri.rstrip("/") + "/"
+    if not base:
+        return [("", "/", sub_uri)]
     return [("=", base, uri), ("", base + "/", sub_uri)]
