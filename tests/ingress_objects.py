@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import datetime
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import Any
 
@@ -302,3 +302,61 @@ def tree(
     files.update(render_configuration(configuration))
     files.update(table.files)
     return files
+
+
+# --- one Ingress with everything it refers to, for the hostile and property tests ------------
+
+
+@dataclass(frozen=True)
+class IngressSpec:
+    """One Ingress and the objects it refers to, all named after its fields."""
+
+    namespace: str = "default"
+    name: str = "cafe"
+    host: str = "cafe.example.com"
+    path: str = "/coffee"
+    path_type: str = "Prefix"
+    service: str = "coffee"
+    port: str = "http"
+    secret: str = "cafe-tls"
+    class_name: str = "nginx"
+    annotations: tuple[tuple[str, str], ...] = ()
+    with_secret: bool = True
+
+    def cluster(self) -> Cluster:
+        ns = self.namespace
+        return Cluster(
+            ingresses=[
+                ingress(
+                    self.name,
+                    rule(self.host, path(self.path, self.service, self.port, self.path_type)),
+                    rule("tea.example.com", path("/", "tea", 80)),
+                    namespace=ns,
+                    annotations=dict(self.annotations),
+                    tls=[tls_entry(self.secret, self.host)],
+                    class_name=self.class_name,
+                )
+            ],
+            services=[
+                service(self.service, {"name": self.port, "port": 80}, namespace=ns),
+                service("tea", namespace=ns),
+            ],
+            slices=[
+                endpoint_slice(
+                    "s-1",
+                    self.service,
+                    endpoint("10.0.0.1"),
+                    namespace=ns,
+                    ports=({"name": self.port, "port": 8080, "protocol": "TCP"},),
+                ),
+                endpoint_slice("tea-1", "tea", endpoint("10.0.1.1"), namespace=ns),
+            ],
+            secrets=[tls_secret(self.secret, namespace=ns)] if self.with_secret else [],
+            classes=[ingress_class()],
+        )
+
+
+def with_field(field: str, value: str) -> IngressSpec:
+    """The baseline `IngressSpec` with one string field set to `value`."""
+    fields: dict[str, str] = {field: value}
+    return replace(IngressSpec(), **fields)  # type: ignore[arg-type]
