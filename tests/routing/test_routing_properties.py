@@ -90,7 +90,7 @@ VALID_FIELDS: dict[str, list[str]] = {
     "namespace": ["default", "kube-system", "a"],
     "name": ["cafe", "a.b-c", "x"],
     "host": ["cafe.example.com", "*.example.com", "a"],
-    "path": ["/coffee", "/", "/a%20b/c", "/v1:list"],
+    "path": ["/coffee", "/", "/a-b/c.d", "/v1:list"],
     "path_type": ["Prefix", "Exact", "ImplementationSpecific"],
     "service": ["coffee", "a-b"],
     "port": ["http", "h2c", "web-8080"],
