@@ -47,12 +47,20 @@ PLUS_ONLY_DIRECTIVES = frozenset(
 Payload = dict[str, Any]
 
 
+# Plus-only directives whose block is useless without them: the block goes too (a stream
+# server without `zone_sync` has no handler; a location without `api` serves nothing).
+PLUS_ONLY_HANDLERS = frozenset({"api", "zone_sync"})
+
+
 def is_plus_only(directive: Payload) -> bool:
-    """Plus-only directives, and `server_tokens` with a custom string (Plus semantics)."""
+    """Plus-only directives, `server_tokens` with a custom string (Plus semantics), and the
+    Plus load-balancing methods (`least_time`, `random … least_time=…`)."""
     name, args = directive["directive"], directive["args"]
     if name == "server_tokens":
         return args[0] not in ("on", "off", "build")
-    return name in PLUS_ONLY_DIRECTIVES
+    if name == "random":
+        return any(arg.startswith("least_time=") for arg in args)
+    return name in PLUS_ONLY_DIRECTIVES or name == "least_time"
 
 
 @dataclass(frozen=True)
@@ -173,10 +181,13 @@ def assert_nginx_accepts(root: Path) -> None:
 
 
 def strip_plus_only(payload: Payload) -> None:
-    """Rewrite each parsed file without Plus-only directives, and without any block that held one.
+    """Rewrite each parsed file without Plus-only directives.
 
-    The zone-sync `server` goes as a whole: OSS NGINX would refuse a stream server
-    with no handler, and could not resolve the cluster's DNS name anyway.
+    A block whose handler is Plus-only goes as a whole: the zone-sync `server` (OSS
+    NGINX would refuse a stream server with no handler, and could not resolve the
+    cluster's DNS name anyway) and the API's `location`. Any other Plus-only
+    directive (`server_tokens "…"`, `least_time`) goes alone, so that the `http`,
+    `server` or `upstream` around it is still checked.
     """
     for config in payload["config"]:
         config["parsed"] = _without_plus(config["parsed"])
@@ -189,7 +200,10 @@ def _without_plus(directives: list[Payload]) -> list[Payload]:
         if is_plus_only(directive):
             continue
         if "block" in directive:
-            if any(is_plus_only(child) for child in directive["block"]):
+            if any(
+                child["directive"] in PLUS_ONLY_HANDLERS and is_plus_only(child)
+                for child in directive["block"]
+            ):
                 continue
             kept.append({**directive, "block": _without_plus(directive["block"])})
         else:

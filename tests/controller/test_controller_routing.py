@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from backends import Backend, backends
-from certificates import make_certificate
 from nginx_ingress_dev.devcluster import DevCluster
 
+from backends import Backend, backends
+from certificates import make_certificate
 from controller_harness import Controller, Harness, eventually, harness, seed_cluster
 
 APP = "apps"

@@ -390,9 +390,9 @@ type: kubernetes.io/tls
 metadata: {{name: tls, namespace: cafe}}
 stringData:
   tls.crt: |
-{_indented(certificate.certificate)}
+{_indented(certificate.certificate.decode())}
   tls.key: |
-{_indented(certificate.key)}
+{_indented(certificate.key.decode())}
 ---
 apiVersion: networking.k8s.io/v1
 kind: Ingress
@@ -432,7 +432,7 @@ spec:
     assert "location = /coffee {" in cafe and "location /coffee/ {" in cafe
     assert (out / "secrets" / "cafe-tls").stat().st_mode & 0o777 == 0o600
     assert (out / "secrets" / "cafe-tls").read_text() == (
-        certificate.certificate.rstrip("\n") + "\n" + certificate.key
+        certificate.certificate.decode().rstrip("\n") + "\n" + certificate.key.decode()
     )
     assert "ssl_certificate secrets/cafe-tls;" in (out / "conf.d" / "cafe-secure.conf").read_text()
     # nocert.example.com is listed under TLS but has no rule: reported, not an error.

@@ -209,10 +209,17 @@ def _server_tokens(text: str, settings: Settings) -> str | NginxString:
     return parse_nginx_string(text, what="a server name string")
 
 
+# NGINX refuses a shared memory zone of fewer than 8 pages ("zone is too small"): 32k with
+# the usual 4 KiB pages.
+MIN_UPSTREAM_ZONE = 32 * 1024
+
+
 def _upstream_zone_size(text: str, settings: Settings) -> Size:
     size = parse_size(text)
     if settings.nginx_plus and size.bytes == 0:
         raise InvalidValue("must be above 0: NGINX Plus changes upstreams through their zones")
+    if 0 < size.bytes < MIN_UPSTREAM_ZONE:
+        raise InvalidValue("must be 0 or at least 32k: NGINX refuses a smaller zone")
     return size
 
 
@@ -348,7 +355,7 @@ CORE_KEYS: tuple[KeySpec, ...] = (
         "upstream-zone-size",
         "upstream_zone_size",
         _upstream_zone_size,
-        "size; 0 drops the zone (OSS only)",
+        "size, at least 32k; 0 drops the zone (OSS only)",
     ),
     KeySpec(
         "default-server-return",

@@ -117,11 +117,38 @@ def _check_proxy_buffers(
             continue
         problems.append(Problem(key, reason, show(strings[key]), "NGINX's default"))
         config = dataclasses.replace(config, **{field: None})  # type: ignore[arg-type]
+    reason = max_temp_file_size_refusal(
+        config.proxy_max_temp_file_size, config.proxy_buffers, config.proxy_buffer_size
+    )
+    if reason is not None:
+        key = "proxy-max-temp-file-size"
+        problems.append(Problem(key, reason, show(strings[key]), "NGINX's default"))
+        config = dataclasses.replace(config, proxy_max_temp_file_size=None)
     return config
 
 
 def _proxy_buffers_refusal(config: GlobalConfig) -> str | None:
     return proxy_buffers_refusal(config.proxy_buffers, config.proxy_buffer_size)
+
+
+def max_temp_file_size_refusal(
+    max_temp_file_size: Size | None, buffers: Buffers | None, buffer_size: Size | None
+) -> str | None:
+    """Why NGINX would refuse this `proxy_max_temp_file_size` with these buffers, or None.
+
+    NGINX needs 0 (no temporary files) or at least the larger of `proxy_buffer_size`
+    and one buffer.
+    """
+    if max_temp_file_size is None or max_temp_file_size.bytes == 0:
+        return None
+    buffers = buffers or _DEFAULT_PROXY_BUFFERS
+    largest = max((buffer_size or _DEFAULT_PROXY_BUFFER_SIZE).bytes, buffers.size.bytes)
+    if max_temp_file_size.bytes < largest:
+        return (
+            f"proxy-max-temp-file-size must be 0 or at least {largest} bytes, the larger of "
+            "proxy-buffer-size and one proxy buffer"
+        )
+    return None
 
 
 def proxy_buffers_refusal(buffers: Buffers | None, buffer_size: Size | None) -> str | None:

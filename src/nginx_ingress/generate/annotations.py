@@ -22,7 +22,7 @@ from typing import Any
 
 from nginx_ingress.configmap import GlobalConfig
 from nginx_ingress.configmap.keys import CORE_KEYS_BY_NAME
-from nginx_ingress.configmap.parse import proxy_buffers_refusal
+from nginx_ingress.configmap.parse import max_temp_file_size_refusal, proxy_buffers_refusal
 from nginx_ingress.configmap.parsers import InvalidValue
 from nginx_ingress.configmap.problems import Problem, show
 from nginx_ingress.settings import Settings
@@ -134,12 +134,12 @@ def parse_rewrites(text: str) -> dict[str, str]:
                 f"entry {index} must be 'serviceName=<service> rewrite=<path>'; "
                 "entries are separated by ';'"
             )
+        if path in rewrites:
+            raise InvalidValue(f"names service {path} twice")
         try:
             rewrites[path] = parse_uri(target)
         except InvalidValue as error:
             raise InvalidValue(f"entry {index}: the rewrite {error}") from None
-        if list(rewrites).count(path) > 1:
-            raise InvalidValue(f"names service {path} twice")
     return rewrites
 
 
@@ -246,6 +246,23 @@ def _check_buffers(
         buffers = options.proxy_buffers or config.proxy_buffers
         buffer_size = options.proxy_buffer_size or config.proxy_buffer_size
         reason = proxy_buffers_refusal(buffers, buffer_size)
+        if reason is not None:
+            problems.append(Problem(name, reason, show(annotations[name]), "the ConfigMap's value"))
+            options = dataclasses.replace(options, **{field_name: None})  # type: ignore[arg-type]
+    # The temporary file limit (annotated, or inherited from the ConfigMap) must hold one
+    # buffer of the effective size: blame the limit first, then the larger buffers.
+    for name, field_name in (
+        ("nginx.org/proxy-max-temp-file-size", "proxy_max_temp_file_size"),
+        ("nginx.org/proxy-buffer-size", "proxy_buffer_size"),
+        ("nginx.org/proxy-buffers", "proxy_buffers"),
+    ):
+        if getattr(options, field_name) is None:
+            continue
+        reason = max_temp_file_size_refusal(
+            options.proxy_max_temp_file_size or config.proxy_max_temp_file_size,
+            options.proxy_buffers or config.proxy_buffers,
+            options.proxy_buffer_size or config.proxy_buffer_size,
+        )
         if reason is not None:
             problems.append(Problem(name, reason, show(annotations[name]), "the ConfigMap's value"))
             options = dataclasses.replace(options, **{field_name: None})  # type: ignore[arg-type]

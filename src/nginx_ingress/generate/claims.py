@@ -53,7 +53,13 @@ class Claims:
         for name in touched:
             before = self._winner.get(name)
             claimants = self._claimants[name]
-            after = min(claimants) if claimants else None
+            after: tuple[str, str] | None
+            if before is not None and before in claimants:
+                # The winner stayed: only the newcomer can beat it (no scan of all claimants,
+                # so N Ingresses sharing a host, or rules without a host, cost O(N), not O(N²)).
+                after = min(before, claimant) if name in wanted else before
+            else:
+                after = min(claimants) if claimants else None
             if after is None:
                 del self._claimants[name]
                 self._winner.pop(name, None)

@@ -26,7 +26,7 @@ from nginx_ingress.configmap import GlobalConfig
 from nginx_ingress.configmap.problems import Problem, Reason
 from nginx_ingress.generate.annotations import IngressOptions, parse_annotations
 from nginx_ingress.generate.endpoints import resolve
-from nginx_ingress.generate.names import short_hash, upstream_name
+from nginx_ingress.generate.names import ingress_stem, short_hash, upstream_name
 from nginx_ingress.generate.validate import check_ingress
 from nginx_ingress.layout import secret_file, secret_reference
 from nginx_ingress.model import (
@@ -60,6 +60,8 @@ class IngressInputs:
     secrets: Mapping[str, Secret | None] = field(default_factory=dict)
     lost_hosts: Mapping[str, str] = field(default_factory=dict)
     """Hosts an older Ingress owns → that Ingress's `namespace/name`."""
+    taken_upstreams: frozenset[str] = frozenset()
+    """Upstream names an older Ingress's upstreams also read as (see `upstream_names`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +85,24 @@ def hosts_of(ingress: Ingress) -> frozenset[str]:
     if not ingress.rules and ingress.default_backend is not None:
         hosts.add(CATCH_ALL)
     return frozenset(hosts)
+
+
+def upstream_names(ingress: Ingress) -> frozenset[str]:
+    """The NIC upstream names this Ingress may use, for the claims between Ingresses.
+
+    NIC's shape is ambiguous across Ingresses too (`default/cafe` with host `x.com` and
+    Service `a-b` reads as `default/cafe-x.com` with host `a` and Service `b`), and
+    NGINX refuses a duplicate upstream, which would take every Ingress down. The
+    routing table lets the oldest keep the name; the others get a hash suffix.
+    """
+    stem = ingress_stem(ingress.namespace, ingress.name)
+    default = ingress.default_backend
+    names: set[str] = set()
+    for host in hosts_of(ingress):
+        backends = [p.backend for r in ingress.rules if r.host == host for p in r.paths]
+        backends += [default] if default is not None else []
+        names.update(upstream_name(stem, host, b.service, b.port) for b in backends)
+    return frozenset(names)
 
 
 def generate_ingress(
@@ -215,6 +235,8 @@ class _Builder:
         if existing is not None:
             return existing.name
         name = upstream_name(self.inputs.stem, host, backend.service, backend.port)
+        if name in self.inputs.taken_upstreams:  # an older Ingress's name
+            name = f"{name}-{short_hash('/'.join((self.ingress.key, *identity)))}"
         if name in self._names:  # `x.com-a` + `b` and `x.com` + `a-b` read the same
             name = f"{name}-{short_hash('/'.join(identity))}"
         self._names[name] = identity
@@ -346,7 +368,8 @@ def _matches(path: str, path_type: str, uri: str | None) -> list[tuple[str, str,
     if path_type == "ImplementationSpecific":
         return [("", path or "/", uri)]
     base = path.rstrip("/")
-    if not base:
-        return [("", "/", uri)]
+    # What follows the prefix is whole path elements: it goes after a `/` of the target.
     sub_uri = None if uri is None else uri.rstrip("/") + "/"
+    if not base:
+        return [("", "/", sub_uri)]
     return [("=", base, uri), ("", base + "/", sub_uri)]

@@ -27,6 +27,7 @@ from nginx_ingress.generate.ingress import (
     IngressResult,
     generate_checked,
     hosts_of,
+    upstream_names,
 )
 from nginx_ingress.generate.names import disambiguated_stem, ingress_stem
 from nginx_ingress.generate.source import ClusterSource
@@ -103,6 +104,7 @@ class RoutingTable:
         self._entries: dict[str, _Entry] = {}
         self._hosts = Claims()
         self._stems = Claims()
+        self._upstreams = Claims()
         self._host_lengths: dict[int, int] = {}
         self._files: dict[str, str] = {}
         self._owners: dict[str, str] = {}
@@ -214,6 +216,8 @@ class RoutingTable:
         affected = self._hosts.claim(key, ingress.created, hosts)
         stem = ingress_stem(ingress.namespace, ingress.name)
         affected |= self._stems.claim(key, ingress.created, (stem,) if hosts else ())
+        upstreams = upstream_names(ingress) if hosts else ()
+        affected |= self._upstreams.claim(key, ingress.created, upstreams)
         return affected
 
     def _generate(
@@ -239,6 +243,11 @@ class RoutingTable:
             },
             secrets={name: source.secret(f"{namespace}/{name}") for name in ingress.secrets},
             lost_hosts=lost,
+            taken_upstreams=frozenset(
+                name
+                for name in self._upstreams.claimed_by(key)
+                if self._upstreams.winner(name) != key
+            ),
         )
         if inputs == entry.inputs and not context.everything:
             return

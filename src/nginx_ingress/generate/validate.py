@@ -19,8 +19,10 @@ MAX_PATH = 1024
 # RFC 1123 labels, lower case as Kubernetes requires for Ingress hosts.
 _LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?", re.ASCII)
 # RFC 3986 path characters without those NGINX or a reader could misread: no
-# whitespace, `;`, braces, quotes, `\`, `$`, `#`, `?` or anything non-ASCII.
-_PATH = re.compile(r"/[A-Za-z0-9\-._~!*()+,:@&=%/]*", re.ASCII)
+# whitespace, `;`, braces, quotes, `\`, `$`, `#`, `?` or anything non-ASCII; and no
+# `%`: NGINX matches locations against the decoded path, so `location /a%20b` would
+# only ever match a request for `/a%2520b`.
+_PATH = re.compile(r"/[A-Za-z0-9\-._~!*()+,:@&=/]*", re.ASCII)
 # A Service name is a DNS-1035 label; a named port an IANA service name.
 _SERVICE = re.compile(r"[a-z]([-a-z0-9]{0,61}[a-z0-9])?", re.ASCII)
 _PORT_NAME = re.compile(r"(?=.*[a-z])[a-z0-9]([a-z0-9]|-(?!-)){0,13}[a-z0-9]|[a-z]", re.ASCII)
@@ -55,9 +57,9 @@ def check_path(path: str, path_type: str) -> str | None:
         return f"must be at most {MAX_PATH} characters"
     if not _PATH.fullmatch(path):
         return (
-            "must start with '/' and hold only letters, digits and -._~!*()+,:@&=%/ "
-            "(no whitespace, ';', braces, quotes, '\\', '$', '#' or '?'; percent-encode "
-            "other characters)"
+            "must start with '/' and hold only letters, digits and -._~!*()+,:@&=/ "
+            "(no whitespace, ';', braces, quotes, '\\', '$', '#', '?', non-ASCII, or '%': "
+            "NGINX matches the decoded path, so a percent-encoded one never matches)"
         )
     segments = path.split("/")[1:]
     if any(segment in (".", "..") for segment in segments):
