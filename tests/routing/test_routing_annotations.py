@@ -215,13 +215,18 @@ def test_unknown_annotations_in_our_namespaces_are_reported(
     "name",
     [
         "kubernetes.io/ingress.class",
-        "nginx.org/mergeable-ingress-type",
         "example.com/anything",
         "ingress.kubernetes.io/rewrite-target",
     ],
 )
 def test_other_annotations_are_not_reported(name: str) -> None:
     assert _parse({name: "x"})[1] == {}
+
+
+def test_mergeable_ingresses_are_reported_as_not_supported() -> None:
+    """Masters and minions would otherwise collide oldest-wins with no sign of why."""
+    _options, problems = _parse({"nginx.org/mergeable-ingress-type": "master"})
+    assert "not supported by this controller" in problems["nginx.org/mergeable-ingress-type"].message
 
 
 def test_problems_are_sorted_and_independent() -> None:

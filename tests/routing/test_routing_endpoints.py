@@ -15,6 +15,7 @@ from ingress_objects import Raw, endpoint, endpoint_slice, service
 def _servers(backend: BackendRef, svc: Raw | None, *slices: Raw) -> tuple[list[str], str | None]:
     resolved = resolve(
         backend,
+        "default",
         None if svc is None else Service.from_object(svc),
         [EndpointSlice.from_object(s) for s in slices],
     )
@@ -197,7 +198,7 @@ def test_slice_order_does_not_matter() -> None:
 
 
 def test_missing_service() -> None:
-    assert _servers(BackendRef("tea", 80), None) == ([], "Service tea not found")
+    assert _servers(BackendRef("tea", 80), None) == ([], "Service default/tea not found")
 
 
 def test_missing_port() -> None:

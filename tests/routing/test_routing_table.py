@@ -147,7 +147,7 @@ def test_a_new_service_reaches_the_ingress_waiting_for_it() -> None:
     cluster.services = [service("coffee")]
     sim = Sim(cluster)
     assert "no ready endpoint" not in " ".join(problems(sim.first, "default/a"))
-    assert "Service tea not found" in " ".join(problems(sim.first, "default/a"))
+    assert "Service default/tea not found" in " ".join(problems(sim.first, "default/a"))
     sim.cluster.services.append(service("tea"))
     update = sim.update(services={"default/tea"})
     assert outcomes(update) == {"default/a": Outcome.SERVED, "default/c": Outcome.SERVED}
@@ -516,3 +516,21 @@ def test_table_is_deterministic() -> None:
 def _unused(*_args: Any) -> None:
     """Keep RoutingTable imported for the type of Sim.table."""
     RoutingTable(OSS, CLASS)
+
+
+def test_an_expiring_certificate_is_warned_about_when_it_expires() -> None:
+    """No input changes when a certificate expires: the table says when that is, and the
+    Ingress built again then carries the warning (and still serves the certificate)."""
+    sim = Sim(shared_secret())
+    expires = sim.table.next_expiry()
+    secret = sim.cluster.source().secret("default/shared")
+    assert secret is not None and secret.tls is not None
+    assert expires == secret.tls.not_after
+    assert sim.table.expired(expires - 1) == frozenset()
+    due = sim.table.expired(expires + 1)
+    assert due == {"default/one", "default/two"}
+    update = sim.table.update(Changes(expired=due), sim.cluster.source(), sim.config, expires + 1)
+    assert set(outcomes(update)) == due
+    assert "has expired" in problems(update, "default/one")[0]
+    assert "secrets/default-shared" in sim.table.files
+    assert sim.table.next_expiry() is None  # nothing left to wait for

@@ -56,6 +56,8 @@ from nginx_ingress.settings import Settings
 log = logging.getLogger("nginx_ingress.controller")
 
 CONFIGMAP, ZONE_SYNC, EVERYTHING = "ConfigMap", "ZoneSync", "Everything"
+CERTIFICATE_EXPIRY = "CertificateExpiry"
+"""A timer's signal: a served certificate expires now (the table knows which)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +97,7 @@ class Controller:
         self._stopped = threading.Event()
         self._lock = threading.Lock()
         self._retry_timer: threading.Timer | None = None
+        self._expiry_timer: threading.Timer | None = None
         self._retry = Backoff(config.timing.backoff_initial, config.timing.backoff_cap)
         self._changes = ChangeSet()
         # Owned by the sync thread:
@@ -166,8 +169,9 @@ class Controller:
         """Stop taking changes: no sync starts after this returns (one running finishes)."""
         with self._lock:
             self._stopped.set()
-            if self._retry_timer is not None:
-                self._retry_timer.cancel()
+            for timer in (self._retry_timer, self._expiry_timer):
+                if timer is not None:
+                    timer.cancel()
         self._debouncer.stop()
         if self._configmap_reflector is not None:
             self._configmap_reflector.stop()
@@ -209,17 +213,20 @@ class Controller:
             outcome = self._zone_sync.converge(enabled=True, port=zone_sync.port)
         ready = outcome.state is ServiceState.READY
 
+        now = time.time()
         update = self._table.update(
             Changes(
                 ingresses=frozenset(taken.get(INGRESS, ())),
                 services=frozenset(taken.get(SERVICE, ())),
                 secrets=frozenset(taken.get(SECRET, ())),
                 everything=everything,
+                expired=self._table.expired(now),
             ),
             self._informers,
             result.config,
-            time.time(),
+            now,
         )
+        self._schedule_expiry()
         self._unreported.extend(update.reports)
         changes = {**self._main_changes(result, zone_sync_ready=ready), **update.changed}
         only_endpoints = set(taken) <= {SERVICE} and not everything
@@ -246,6 +253,23 @@ class Controller:
             self._ingress_events.report(self._unreported, refused)
             self._unreported = []
         return synced.retry_reasons()
+
+    def _schedule_expiry(self) -> None:
+        """A sync when the next served certificate expires, so its Ingress is warned about
+        then, not at its next change."""
+        when = self._table.next_expiry()
+        with self._lock:
+            if self._expiry_timer is not None:
+                self._expiry_timer.cancel()
+                self._expiry_timer = None
+            if when is None or self._stopped.is_set():
+                return
+            delay = min(max(when - time.time(), 0.0) + 1.0, 24 * 3600.0)  # re-armed daily
+            self._expiry_timer = threading.Timer(
+                delay, lambda: self._changed(CERTIFICATE_EXPIRY, frozenset())
+            )
+            self._expiry_timer.daemon = True
+            self._expiry_timer.start()
 
     def _configmap(self) -> Object | None:
         if self._configmap_reflector is None:

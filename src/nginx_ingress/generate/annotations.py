@@ -192,7 +192,6 @@ ANNOTATIONS: tuple[AnnotationSpec, ...] = (
     _nginx_org("upstream-zone-size"),
 )
 ANNOTATIONS_BY_NAME = {spec.name: spec for spec in ANNOTATIONS}
-_ALWAYS_IGNORED = frozenset({"nginx.org/mergeable-ingress-type"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,7 +213,7 @@ def parse_annotations(
     for name in sorted(annotations):
         spec = ANNOTATIONS_BY_NAME.get(name)
         if spec is None:
-            if name.startswith(OUR_PREFIXES) and name not in _ALWAYS_IGNORED:
+            if name.startswith(OUR_PREFIXES):
                 problems.append(_unknown(name))
             continue
         if name == SSL_REDIRECT_DEPRECATED and "nginx.org/ssl-redirect" in annotations:

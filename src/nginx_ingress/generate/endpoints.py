@@ -34,12 +34,13 @@ class Resolved:
 
 
 def resolve(
-    backend: BackendRef, service: Service | None, slices: Iterable[EndpointSlice]
+    backend: BackendRef, namespace: str, service: Service | None, slices: Iterable[EndpointSlice]
 ) -> Resolved:
-    """The upstream servers of `backend`; an empty tuple means 502 for its locations."""
-    name = f"{service.namespace}/{service.name}" if service else backend.service
+    """The upstream servers of `backend` (of an Ingress in `namespace`); an empty tuple
+    means 502 for its locations."""
+    name = f"{namespace}/{backend.service}"
     if service is None:
-        return Resolved((), f"Service {backend.service} not found", missing=True)
+        return Resolved((), f"Service {name} not found", missing=True)
     if service.type == "ExternalName":
         return Resolved((), f"Service {name} is an ExternalName Service, which is not supported")
     port = service.port(backend.port_number, backend.port_name)

@@ -72,6 +72,9 @@ class IngressResult:
     warnings: tuple[Problem, ...] = ()
     secret_files: Mapping[str, str] = field(default_factory=dict)
     """`secrets/<namespace>-<name>` → certificate and key, for the Secrets it serves."""
+    expires: float | None = None
+    """When the first certificate it serves that has not expired yet expires (epoch
+    seconds): then its result changes (a warning), although none of its inputs did."""
 
     @property
     def problems(self) -> tuple[Problem, ...]:
@@ -145,6 +148,7 @@ class _Builder:
         self.warnings: list[Problem] = []
         self.upstreams: dict[tuple[str, str, str], Upstream] = {}
         self.secret_files: dict[str, str] = {}
+        self.expires: float | None = None
         self._names: dict[str, tuple[str, str, str]] = {}
 
     def build(self) -> IngressResult:
@@ -194,7 +198,9 @@ class _Builder:
             proxy=self._proxy(),
             catch_all=catch_all,
         )
-        return IngressResult(config, (), tuple(self.warnings), dict(self.secret_files))
+        return IngressResult(
+            config, (), tuple(self.warnings), dict(self.secret_files), self.expires
+        )
 
     # --- locations and upstreams ---------------------------------------------------------
 
@@ -206,7 +212,9 @@ class _Builder:
         )
         for i, j in ordered:
             path = self.ingress.rules[i].paths[j]
-            upstream = self._upstream(host, path.backend)
+            upstream = self._upstream(
+                host, path.backend, f"spec.rules[{i}].http.paths[{j}].backend"
+            )
             uri = self._rewrite(path.backend)
             for modifier, location_path, location_uri in _matches(path.path, path.path_type, uri):
                 key = (modifier, location_path)
@@ -223,13 +231,16 @@ class _Builder:
                 found[key] = Location(modifier, location_path, upstream, location_uri)
         default = self.ingress.default_backend
         if default is not None and ("", "/") not in found:
-            found[("", "/")] = Location("", "/", self._upstream(host, default), None)
+            upstream = self._upstream(host, default, "spec.defaultBackend")
+            found[("", "/")] = Location("", "/", upstream, None)
         return tuple(sorted(found.values(), key=lambda loc: (loc.path, loc.modifier != "=")))
 
     def _rewrite(self, backend: BackendRef) -> str | None:
         return self.options.rewrites.get(backend.service, self.options.rewrite_target)
 
-    def _upstream(self, host: str, backend: BackendRef) -> str:
+    def _upstream(self, host: str, backend: BackendRef, field: str) -> str:
+        """The upstream of `backend` for `host` (made once); `field` names where the backend
+        is written, for its problems."""
         identity = (host, backend.service, backend.port)
         existing = self.upstreams.get(identity)
         if existing is not None:
@@ -241,15 +252,20 @@ class _Builder:
             name = f"{name}-{short_hash('/'.join(identity))}"
         self._names[name] = identity
         service = self.inputs.services.get(backend.service)
-        resolved = resolve(backend, service, self.inputs.slices.get(backend.service, ()))
+        resolved = resolve(
+            backend,
+            self.ingress.namespace,
+            service,
+            self.inputs.slices.get(backend.service, ()),
+        )
         if resolved.problem:
             reason = Reason.MISSING if resolved.missing else Reason.INVALID_VALUE
             message = f"{resolved.problem}: requests for it get 502"
-            self.warnings.append(Problem("backend", message, reason=reason))
+            self.warnings.append(Problem(field, message, reason=reason))
         elif not resolved.servers:
             self.warnings.append(
                 Problem(
-                    "backend",
+                    field,
                     f"Service {self.ingress.namespace}/{backend.service} has no ready "
                     f"endpoint for port {backend.port}: requests for it get 502",
                     reason=Reason.MISSING,
@@ -291,7 +307,8 @@ class _Builder:
         redirect = None
         if host in tls_hosts:
             tls = ServerTls(self._certificate(host, tls_hosts[host]))
-            if options.ssl_redirect:
+            # Not to a host that refuses every handshake: HTTP keeps working meanwhile.
+            if options.ssl_redirect and tls.certificate is not None:
                 redirect = "scheme"
         if options.redirect_to_https:
             redirect = "forwarded-proto"
@@ -328,7 +345,9 @@ class _Builder:
             elif secret.tls is None:
                 reason = f"Secret {namespace}/{secret_name} {secret.problem}"
             else:
-                if secret.tls.not_after < self.now:
+                if secret.tls.not_after >= self.now:
+                    self.expires = min(self.expires or secret.tls.not_after, secret.tls.not_after)
+                else:
                     self.warnings.append(
                         Problem(
                             "spec.tls",

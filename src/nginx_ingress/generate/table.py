@@ -14,6 +14,7 @@ cluster only through a `ClusterSource`.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -48,6 +49,9 @@ class Changes:
     secrets: frozenset[str] = frozenset()
     everything: bool = False
     """The ConfigMap or an IngressClass changed: every Ingress is looked at again."""
+    expired: frozenset[str] = frozenset()
+    """Ingresses a certificate of which expired since they were built (`RoutingTable.
+    expired`): built again although their inputs did not change."""
 
 
 class Outcome:
@@ -88,6 +92,7 @@ class _Pass:
     config: GlobalConfig
     now: float
     everything: bool
+    forced: frozenset[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +114,9 @@ class RoutingTable:
         self._files: dict[str, str] = {}
         self._owners: dict[str, str] = {}
         self._secret_users: dict[str, set[str]] = {}
+        self._expiries: list[tuple[float, str]] = []
+        """A heap of (when a certificate an Ingress serves expires, its key); stale entries
+        (the Ingress was built again since) are dropped as they come up."""
         self._before: dict[str, str | None] = {}
         """Paths changed during the current update → their text before it."""
 
@@ -138,6 +146,28 @@ class RoutingTable:
             loc.path == "/" and not loc.modifier for loc in config.catch_all
         )
 
+    def next_expiry(self) -> float | None:
+        """When the next served certificate expires (epoch seconds), or None."""
+        self._drop_stale_expiries()
+        return self._expiries[0][0] if self._expiries else None
+
+    def expired(self, now: float) -> frozenset[str]:
+        """Ingresses whose certificate expired by `now`: pass them as `Changes.expired`."""
+        keys = set()
+        self._drop_stale_expiries()
+        while self._expiries and self._expiries[0][0] <= now:
+            keys.add(heapq.heappop(self._expiries)[1])
+            self._drop_stale_expiries()
+        return frozenset(keys)
+
+    def _drop_stale_expiries(self) -> None:
+        while self._expiries:
+            when, key = self._expiries[0]
+            entry = self._entries.get(key)
+            if entry is not None and entry.result is not None and entry.result.expires == when:
+                return
+            heapq.heappop(self._expiries)
+
     def owner_of(self, path: str) -> str | None:
         """The Ingress a file belongs to, for NGINX's refusals (Secrets may have several)."""
         return self._owners.get(path)
@@ -148,7 +178,7 @@ class RoutingTable:
         self, changes: Changes, source: ClusterSource, config: GlobalConfig, now: float
     ) -> Update:
         self._before = {}
-        touched: set[str] = set(changes.ingresses)
+        touched: set[str] = set(changes.ingresses) | changes.expired
         if changes.everything:
             touched.update(source.ingress_keys())
             touched.update(self._entries)
@@ -163,7 +193,7 @@ class RoutingTable:
         for key in sorted(touched):
             rebuild.add(key)
             rebuild.update(self._refresh(key, source, reports))
-        context = _Pass(source, config, now, changes.everything)
+        context = _Pass(source, config, now, changes.everything, changes.expired)
         for key in sorted(rebuild):
             entry = self._entries.get(key)
             if entry is None or entry.rejected:
@@ -249,7 +279,7 @@ class RoutingTable:
                 if self._upstreams.winner(name) != key
             ),
         )
-        if inputs == entry.inputs and not context.everything:
+        if inputs == entry.inputs and not context.everything and key not in context.forced:
             return
         entry.inputs = inputs
         result = generate_checked(inputs, context.config, self._settings, context.now)
@@ -268,6 +298,8 @@ class RoutingTable:
         else:
             outcome = Outcome.SERVED
         reports[key] = IngressReport(key, ingress, outcome, result.problems, tuple(files))
+        if result.expires is not None:
+            heapq.heappush(self._expiries, (result.expires, key))
 
     # --- files ---------------------------------------------------------------------------
 
