@@ -226,7 +226,8 @@ def test_other_annotations_are_not_reported(name: str) -> None:
 def test_mergeable_ingresses_are_reported_as_not_supported() -> None:
     """Masters and minions would otherwise collide oldest-wins with no sign of why."""
     _options, problems = _parse({"nginx.org/mergeable-ingress-type": "master"})
-    assert "not supported by this controller" in problems["nginx.org/mergeable-ingress-type"].message
+    problem = problems["nginx.org/mergeable-ingress-type"]
+    assert "not supported by this controller" in problem.message
 
 
 def test_problems_are_sorted_and_independent() -> None:
