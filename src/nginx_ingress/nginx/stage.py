@@ -11,14 +11,13 @@ only at the first apply and after an I/O error.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
 
 from nginx_ingress.layout import is_secret
-from nginx_ingress.nginx.tree import STAGING, Tree, write_file
+from nginx_ingress.nginx.tree import STAGING, Tree, remove_file, write_file
 
 
 class Stage:
@@ -52,7 +51,7 @@ class Stage:
         """Set one staged file (a new inode, never the live file's) or remove it."""
         target = self.dir / relative
         if text is None:
-            _remove(target)
+            remove_file(target)
             return
         target.parent.mkdir(parents=True, exist_ok=True)
         temporary = target.with_name(f".{target.name}.tmp")
@@ -63,12 +62,10 @@ class Stage:
         """Put one staged file back to its live version (or remove it when it has none)."""
         target = self.dir / relative
         if relative not in live:
-            _remove(target)
+            remove_file(target)
             return
-        temporary = target.with_name(f".{target.name}.tmp")
         try:
-            os.link(self.live_dir / relative, temporary)
-            os.replace(temporary, target)
+            _link_over(self.live_dir / relative, target)
         except OSError:
             self.put(relative, live[relative])
 
@@ -77,15 +74,15 @@ class Stage:
         for relative, text in sorted(changes.items()):
             target = self.live_dir / relative
             if text is None:
-                _remove(target)
+                remove_file(target)
                 continue
             target.parent.mkdir(parents=True, exist_ok=True)
-            temporary = target.with_name(f".{target.name}.tmp")
-            _remove(temporary)
-            os.link(self.dir / relative, temporary)
-            os.replace(temporary, target)
+            _link_over(self.dir / relative, target)
 
 
-def _remove(path: Path) -> None:
-    with contextlib.suppress(FileNotFoundError, NotADirectoryError):
-        path.unlink()
+def _link_over(source: Path, target: Path) -> None:
+    """Make `target` the file `source` is (a hard link), replacing it atomically."""
+    temporary = target.with_name(f".{target.name}.tmp")
+    remove_file(temporary)
+    os.link(source, temporary)
+    os.replace(temporary, target)

@@ -73,7 +73,7 @@ def swap(
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(staging / relative, target)
     for relative in {*live, *stale} - set(desired):
-        _remove(live_dir / relative)
+        remove_file(live_dir / relative)
     shutil.rmtree(staging, ignore_errors=True)
 
 
@@ -90,10 +90,10 @@ def write_tree(live_dir: Path, tree: Tree, previous: Tree) -> None:
         write_file(temporary, tree[relative], secret=is_secret(relative))
         os.replace(temporary, target)
     for relative in set(previous) - set(tree):
-        _remove(live_dir / relative)
+        remove_file(live_dir / relative)
 
 
-def _remove(path: Path) -> None:
+def remove_file(path: Path) -> None:
     """Delete a file that may never have been written (its directory may not even be one)."""
     with contextlib.suppress(FileNotFoundError, NotADirectoryError):
         path.unlink()
