@@ -109,3 +109,23 @@ def schema_problems(
             except kubernetes_validate.SchemaNotFoundError as error:
                 problems.append(f"{obj['kind']} (Kubernetes {version}): {error.message}")
     return problems
+
+
+def by_kind(objects: Iterable[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    return [obj for obj in objects if obj["kind"] == kind]
+
+
+def one(objects: Iterable[dict[str, Any]], kind: str) -> dict[str, Any]:
+    (found,) = by_kind(objects, kind)
+    return found
+
+
+def workload(objects: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    (found,) = [o for o in objects if o["kind"] in ("Deployment", "DaemonSet", "StatefulSet")]
+    return found
+
+
+def container(objects: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    containers: list[dict[str, Any]] = workload(objects)["spec"]["template"]["spec"]["containers"]
+    (found,) = [c for c in containers if c["name"] == "nginx-ingress"]
+    return found

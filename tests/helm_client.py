@@ -82,8 +82,8 @@ class Helm:
         return result
 
     def releases(self, namespace: str) -> list[dict[str, Any]]:
-        result: list[dict[str, Any]] = self._call(action="list", namespace=namespace)
-        return result
+        result: list[dict[str, Any]] | None = self._call(action="list", namespace=namespace)
+        return result or []  # Helm answers null for none
 
     def close(self) -> None:
         if self._process.stdin is not None:
