@@ -3,36 +3,24 @@ ServiceAccount token: the zone-sync lifecycle driven by `helm upgrade`, for each
 The local API server enforces the Roles Helm stored, so a missing verb fails a test; and every
 verb granted but never used is either pending (below, with its reason) or a failure.
 
-When routing lands, the lead adds its scenarios beside the zone-sync one (same `ChartWorld`,
-an Ingress, Service and EndpointSlice seeded), and removes the routing entries from PENDING.
+When routing lands, the lead adds its scenarios beside the zone-sync one (the same
+`chart_world` fixture, with an Ingress, its Service and EndpointSlice seeded) and removes the
+routing entries from PENDING; the leader-election and status issue removes theirs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from nginx_ingress_dev.devcluster import DevCluster
-from rbac_usage import Grant, grants, unused, uses
+from chart_cluster import stored_objects
+from chart_render import NAMESPACE, RELEASE, container, one, workload
+from chart_world import ChartWorld
+from controller_harness import events, eventually, handled
+from rbac_usage import Grant
 
-from chart_cluster import (
-    ADMIN_TOKEN,
-    chart_cluster,
-    service_account_user,
-    start_pods,
-    stored_objects,
-)
-from chart_controller import PodRun, service_account_kubeconfig
-from chart_render import NAMESPACE, RELEASE, container, documents, one, workload
-from controller_harness import Controller, events, eventually, handled
-from helm_client import Helm
-
-SERVICE_ACCOUNT = RELEASE  # the chart's <fullname> for release nginx-ingress
-USER = service_account_user(NAMESPACE, SERVICE_ACCOUNT)
 HEADLESS = f"{RELEASE}-headless"
 KINDS = {"deployment": "Deployment", "daemonset": "DaemonSet", "statefulset": "StatefulSet"}
 
@@ -68,77 +56,14 @@ PENDING_OSS = {
 }
 
 
-def pending(grant: Grant, plus: bool) -> bool:
-    scope = "cluster" if grant.scope == "cluster" else "namespace"
-    return (scope, grant.group, grant.resource, grant.verb) in (PENDING if plus else PENDING_OSS)
+def pending_for(rendered: list[dict[str, Any]]) -> Callable[[Grant], bool]:
+    allowed = PENDING if "-nginx-plus=true" in container(rendered)["args"] else PENDING_OSS
 
+    def pending(grant: Grant) -> bool:
+        scope = "cluster" if grant.scope == "cluster" else "namespace"
+        return (scope, grant.group, grant.resource, grant.verb) in allowed
 
-@dataclass
-class ChartWorld:
-    cluster: DevCluster
-    helm: Helm
-    pods: PodRun
-    controllers: list[Controller]
-
-    def install(self, values: dict[str, Any]) -> list[dict[str, Any]]:
-        return documents(self.helm.install(RELEASE, NAMESPACE, values)["manifest"])
-
-    def upgrade(self, values: dict[str, Any]) -> list[dict[str, Any]]:
-        return documents(self.helm.upgrade(RELEASE, NAMESPACE, values)["manifest"])
-
-    def start(self, rendered: list[dict[str, Any]], replicas: int) -> list[Controller]:
-        """Pods of the stored workload, as its controller would create them, each running
-        `nginx-ingress run` with the container's arguments."""
-        shown = workload(rendered)
-        stored = self.cluster.get_object(shown["kind"], NAMESPACE, shown["metadata"]["name"])
-        assert stored is not None
-        assert stored["spec"]["template"]["spec"]["serviceAccountName"] == SERVICE_ACCOUNT
-        started = [
-            self.pods.start(stored, name) for name in start_pods(self.cluster, stored, replicas)
-        ]
-        self.controllers += started
-        return started
-
-    def forbidden(self) -> list[str]:
-        return [
-            f"{u.verb} {u.resource} {u.namespace}/{u.name}"
-            for u, status in uses(self.cluster.request_log, USER)
-            if status == 403
-        ]
-
-    def unused_grants(self, rendered: list[dict[str, Any]]) -> tuple[set[Grant], set[Grant]]:
-        """Granted, never used, and not pending; pending, yet used."""
-        role = self.cluster.get_object("Role", NAMESPACE, one(rendered, "Role")["metadata"]["name"])
-        cluster_role = self.cluster.get_object(
-            "ClusterRole", "", one(rendered, "ClusterRole")["metadata"]["name"]
-        )
-        granted = grants(role, cluster_role)
-        used = [u for u, status in uses(self.cluster.request_log, USER) if status < 400]
-        plus = "-nginx-plus=true" in container(rendered)["args"]
-        never = unused(granted, used)
-        return (
-            {g for g in never if not pending(g, plus)},
-            {g for g in granted - never if pending(g, plus)},
-        )
-
-
-@pytest.fixture
-def chart_world(tmp_path: Path) -> Iterator[ChartWorld]:
-    with chart_cluster(NAMESPACE, SERVICE_ACCOUNT, tmp_path) as cluster:
-        admin = cluster.write_kubeconfig(tmp_path / "kubeconfig", token=ADMIN_TOKEN)
-        pods = PodRun(cluster, service_account_kubeconfig(cluster, tmp_path), tmp_path)
-        with Helm(admin) as helm:
-            world = ChartWorld(cluster, helm, pods, [])
-            try:
-                yield world
-            except BaseException:
-                for controller in world.controllers:
-                    print(f"--- controller log {controller.log} ---\n{controller.output()[-6000:]}")
-                raise
-            finally:
-                for controller in world.controllers:
-                    if controller.alive():
-                        controller.stop()
+    return pending
 
 
 def zone_sync_on(main: str) -> bool:
@@ -225,7 +150,7 @@ def test_zone_sync_lifecycle_under_the_charts_rbac(chart_world: ChartWorld, kind
 
     assert world.forbidden() == []
     assert not events(cluster, "ZoneSyncServiceFailed")
-    never_used, pending_but_used = world.unused_grants(rendered)
+    never_used, pending_but_used = world.unused_grants(rendered, pending_for(rendered))
     assert not never_used, f"granted, never used, not pending: {sorted(map(str, never_used))}"
     assert not pending_but_used, (
         f"used now, remove from PENDING: {sorted(map(str, pending_but_used))}"
@@ -265,7 +190,7 @@ def test_nginx_oss_serves_under_the_charts_rbac_and_removes_a_plus_leftover(
     assert eventually(lambda: cluster.get_object("Service", NAMESPACE, HEADLESS) is None, 30)
     assert controller.http_status("http", "/") == 404  # NGINX's catch-all server
     assert world.forbidden() == []
-    never_used, pending_but_used = world.unused_grants(rendered)
+    never_used, pending_but_used = world.unused_grants(rendered, pending_for(rendered))
     assert not never_used, f"granted, never used, not pending: {sorted(map(str, never_used))}"
     assert not pending_but_used, (
         f"used now, remove from PENDING: {sorted(map(str, pending_but_used))}"
