@@ -297,3 +297,57 @@ def test_every_optional_object_validates(helm_world: HelmWorld) -> None:
     assert policy["policyTypes"] == ["Ingress", "Egress"]
     ports = [rule["ports"][0]["port"] for rule in policy["ingress"]]
     assert ports == [80, 34100, 9113, 8081]
+
+
+@pytest.mark.parametrize("kind", ["deployment", "daemonset", "statefulset"])
+def test_the_pod_is_non_root_read_only_and_probed_for_readiness_only(
+    helm_world: HelmWorld, kind: str
+) -> None:
+    objects = documents(helm_world.render.render({"controller": {"kind": kind}}))
+    pod = next(o for o in objects if o["kind"].lower() == kind)["spec"]["template"]["spec"]
+    (controller,) = pod["containers"]
+    assert controller["readinessProbe"]["httpGet"] == {
+        "path": "/nginx-ready",
+        "port": "readiness-port",
+    }
+    assert "livenessProbe" not in controller  # a busy NGINX must not be killed
+    assert controller["securityContext"] == {
+        "runAsUser": 101,
+        "runAsGroup": 101,
+        "runAsNonRoot": True,
+        "allowPrivilegeEscalation": False,
+        "readOnlyRootFilesystem": True,
+        "capabilities": {"drop": ["ALL"], "add": ["NET_BIND_SERVICE"]},
+    }
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    mounts = {m["mountPath"]: m["name"] for m in controller["volumeMounts"]}
+    empty_dirs = {v["name"] for v in pod["volumes"] if v.get("emptyDir") == {}}
+    assert set(mounts) == {
+        "/etc/nginx",
+        "/var/lib/nginx",
+        "/var/cache/nginx",
+        "/var/log/nginx",
+        "/tmp",
+    }
+    assert set(mounts.values()) == empty_dirs
+    assert {e["name"]: e["valueFrom"]["fieldRef"]["fieldPath"] for e in controller["env"]} == {
+        "POD_NAMESPACE": "metadata.namespace",
+        "POD_NAME": "metadata.name",
+    }
+    assert ("affinity" in pod) == (kind != "daemonset")
+
+
+def test_the_clusterrole_writes_nothing_but_ingress_status(helm_world: HelmWorld) -> None:
+    objects = documents(helm_world.render.render({"controller": {"nginxplus": True}}))
+    read = {"get", "list", "watch"}
+    for rule in one(objects, "ClusterRole")["rules"]:
+        if set(rule["verbs"]) - read:
+            assert (rule["resources"], rule["verbs"]) == (["ingresses/status"], ["update"])
+    service_writes = [
+        r for r in one(objects, "Role")["rules"]
+        if "services" in r["resources"] and set(r["verbs"]) - read
+    ]  # fmt: skip
+    assert service_writes and all(
+        r.get("resourceNames") == ["nginx-ingress-headless"] or r["verbs"] == ["create"]
+        for r in service_writes
+    )
