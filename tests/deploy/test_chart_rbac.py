@@ -189,6 +189,11 @@ def test_nginx_oss_serves_under_the_charts_rbac_and_removes_a_plus_leftover(
     assert eventually(lambda: controller.http_status("ready", "/nginx-ready") == 200, 30)
     assert eventually(lambda: cluster.get_object("Service", NAMESPACE, HEADLESS) is None, 30)
     assert controller.http_status("http", "/") == 404  # NGINX's catch-all server
+    stored = cluster.get_object(
+        "ConfigMap", NAMESPACE, one(rendered, "ConfigMap")["metadata"]["name"]
+    )
+    assert stored is not None
+    assert eventually(lambda: handled(cluster, stored["metadata"]["resourceVersion"]), 30)
     assert world.forbidden() == []
     never_used, pending_but_used = world.unused_grants(rendered, pending_for(rendered))
     assert not never_used, f"granted, never used, not pending: {sorted(map(str, never_used))}"
