@@ -10,7 +10,8 @@
 #
 # Runs as UID 101 with a read-only root file system: the chart mounts emptyDirs on the
 # directories created writable below (tests/deploy/test_dockerfile.py keeps the two lists
-# equal). tini is PID 1 because the controller does not reap processes it did not start
+# equal). /etc/nginx starts empty: the controller writes every file there, and takes over
+# only an empty directory or one it wrote. tini is PID 1 because the controller does not reap processes it did not start
 # (NGINX workers orphaned by a dying master).
 
 ARG DEBIAN_IMAGE=debian:bookworm-slim@sha256:3783cc01769c7b2b1b83a5c5ad96c815348e28ed7da68e2e3687004faa906251
@@ -47,6 +48,7 @@ RUN set -eu; \
             --shell /usr/sbin/nologin nginx; \
     fi; \
     test "$(id -u nginx)" = 101; \
+    rm -rf /etc/nginx; \
     for directory in /etc/nginx /var/lib/nginx /var/cache/nginx /var/log/nginx; do \
         mkdir -p "$directory"; chown -R 101:101 "$directory"; \
     done
