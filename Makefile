@@ -4,14 +4,22 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+# Test tools kept out of the project's environment: real Helm (helm-sdkpy, 120 MB).
+TOOLS_VENV ?= .venv-tools
+TOOLS_STAMP := $(TOOLS_VENV)/.installed-stamp
 BUILD := $(CURDIR)/build
 
-.PHONY: test lint typecheck unit run bench system-deps clean
+.PHONY: test lint typecheck unit run bench system-deps clean manifests
 
 $(STAMP): pyproject.toml devtools/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[test]' -e devtools
+	touch $@
+
+$(TOOLS_STAMP): tests/tools-requirements.txt
+	$(PYTHON) -m venv $(TOOLS_VENV)
+	$(TOOLS_VENV)/bin/pip install -q --ignore-requires-python --no-deps -r tests/tools-requirements.txt
 	touch $@
 
 system-deps:
@@ -24,7 +32,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP) system-deps
+unit: $(STAMP) $(TOOLS_STAMP) system-deps
 	$(BIN)/pytest -q
 
 test: lint typecheck unit
@@ -42,11 +50,16 @@ run: $(STAMP) system-deps
 	nginx -t -p $(BUILD)/run/ -c $(BUILD)/nginx/nginx.conf
 	@echo "Rendered NGINX configuration: $(BUILD)/nginx (nginx.conf, conf.d/, stream-conf.d/)"
 
+# deploy/: the plain manifests, regenerated from the chart's defaults with real Helm.
+manifests: $(STAMP) $(TOOLS_STAMP)
+	$(BIN)/python scripts/regenerate_manifests.py
+
 bench: $(STAMP) system-deps
 	$(BIN)/python bench/render_main.py
 	$(BIN)/python bench/reload.py
 	$(BIN)/python bench/devcluster.py
 	$(BIN)/python bench/reflector.py
+	$(BIN)/python bench/import_time.py
 
 clean:
 	rm -rf $(BUILD) .mypy_cache .pytest_cache .ruff_cache .hypothesis

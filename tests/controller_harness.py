@@ -198,6 +198,20 @@ class Controller:
         finally:
             connection.close()
 
+    def request(
+        self, port_name: str, path: str, *, host: str | None = None
+    ) -> tuple[int, str] | None:
+        """(status, body) of a GET through one of the controller's ports, None if refused."""
+        connection = http.client.HTTPConnection("127.0.0.1", self.ports[port_name], timeout=3)
+        try:
+            connection.request("GET", path, headers={"Host": host} if host else {})
+            response = connection.getresponse()
+            return response.status, response.read().decode(errors="replace")
+        except OSError:
+            return None
+        finally:
+            connection.close()
+
     def metrics(self) -> str:
         connection = http.client.HTTPConnection("127.0.0.1", self.ports["metrics"], timeout=2)
         try:

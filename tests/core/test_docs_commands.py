@@ -35,6 +35,8 @@ NOT_RUN: dict[str, str] = {
     "needs a cluster (tests/controller runs it against the local API server)",
     r"\bnginx-ingress dev-api\b": "long-running: the local API server serves until stopped "
     "(devtools' own tests run its CLI)",
+    r"^(docker build|helm install|kubectl apply)\b": "needs a container engine or a cluster; "
+    "tests/deploy renders, installs and checks the chart and deploy/ with real Helm",
 }
 """Pattern that a block's text matches → why that block is deliberately not run."""
 

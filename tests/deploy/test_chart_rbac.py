@@ -1,0 +1,272 @@
+"""The controller under exactly the RBAC the chart installs, authenticated with the chart's
+ServiceAccount token: the zone-sync lifecycle driven by `helm upgrade`, for each workload kind.
+The local API server enforces the Roles Helm stored, so a missing verb fails a test; and every
+verb granted but never used is either pending (below, with its reason) or a failure.
+
+The routing scenario runs beside the zone-sync one (the same `chart_world` fixture, with
+Ingresses, their Services, EndpointSlices and a TLS Secret seeded); the leader-election and
+status issue removes its entries from PENDING.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from backends import backends
+from certificates import make_certificate
+from chart_cluster import stored_objects
+from chart_render import NAMESPACE, RELEASE, container, one, workload
+from chart_world import ChartWorld
+from controller_harness import events, eventually, handled
+from rbac_usage import Grant
+
+HEADLESS = f"{RELEASE}-headless"
+KINDS = {"deployment": "Deployment", "daemonset": "DaemonSet", "statefulset": "StatefulSet"}
+
+PENDING: dict[tuple[str, str, str, str], str] = {
+    # (scope: "cluster" or "namespace", API group, resource, verb): why it is granted before
+    # the controller uses it. A used entry fails the test too: then delete it here.
+    ("cluster", "networking.k8s.io", "ingresses/status", "update"): "Ingress status",
+    ("namespace", "coordination.k8s.io", "leases", "get"): "leader election",
+    ("namespace", "coordination.k8s.io", "leases", "update"): "leader election",
+    ("namespace", "coordination.k8s.io", "leases", "create"): "leader election",
+}
+
+
+PENDING_OSS = PENDING
+
+
+def pending_for(rendered: list[dict[str, Any]]) -> Callable[[Grant], bool]:
+    allowed = PENDING if "-nginx-plus=true" in container(rendered)["args"] else PENDING_OSS
+
+    def pending(grant: Grant) -> bool:
+        scope = "cluster" if grant.scope == "cluster" else "namespace"
+        return (scope, grant.group, grant.resource, grant.verb) in allowed
+
+    return pending
+
+
+def zone_sync_on(main: str) -> bool:
+    """The zone-sync server is in nginx.conf (not just the words in a temporary path)."""
+    return "zone_sync;" in main or "zone_sync_server " in main
+
+
+def zone_sync_server(port: int) -> str:
+    return f"zone_sync_server {HEADLESS}.{NAMESPACE}.svc.cluster.local:{port} resolve;"
+
+
+def zone_sync_peers(policy: dict[str, Any], port: int) -> list[dict[str, Any]]:
+    """The sources the NetworkPolicy admits to the zone-sync port."""
+    rules = [
+        r for r in policy["spec"]["ingress"] if {"port": port, "protocol": "TCP"} in r["ports"]
+    ]
+    return [peer for rule in rules for peer in rule.get("from", [{"anywhere": True}])]
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_zone_sync_lifecycle_under_the_charts_rbac(chart_world: ChartWorld, kind: str) -> None:
+    world, cluster = chart_world, chart_world.cluster
+    before = stored_objects(cluster)
+
+    def values(**zone_sync: Any) -> dict[str, Any]:
+        return {
+            "controller": {
+                "kind": kind,
+                "nginxplus": True,
+                "replicaCount": 2,
+                "zoneSync": zone_sync,
+            }
+        }
+
+    rendered = world.install(values(enable=False))
+    configmap = one(rendered, "ConfigMap")["metadata"]["name"]
+    controllers = world.start(rendered, replicas=2)
+    version = cluster.get_object("ConfigMap", NAMESPACE, configmap)["metadata"]["resourceVersion"]  # type: ignore[index]
+    assert eventually(lambda: handled(cluster, version), 30)
+    assert eventually(lambda: all(c.main() for c in controllers), 30)
+    assert not any(zone_sync_on(c.main()) for c in controllers)
+    assert cluster.get_object("Service", NAMESPACE, HEADLESS) is None
+
+    # On: the Service first (selecting the workload's pods, owned by the workload), then NGINX.
+    rendered = world.upgrade(values(enable=True))
+    assert eventually(lambda: all(zone_sync_server(12345) in c.main() for c in controllers), 30)
+    service = cluster.get_object("Service", NAMESPACE, HEADLESS)
+    assert service is not None
+    stored = cluster.get_object(KINDS[kind], NAMESPACE, workload(rendered)["metadata"]["name"])
+    assert stored is not None
+    assert service["spec"]["clusterIP"] == "None" and service["spec"]["publishNotReadyAddresses"]
+    assert service["spec"]["ports"] == [
+        {"name": "zone-sync", "port": 12345, "targetPort": 12345, "protocol": "TCP"}
+    ]
+    selector = stored["spec"]["selector"]["matchLabels"]
+    assert service["spec"]["selector"] == selector
+    (owner,) = service["metadata"]["ownerReferences"]
+    assert (owner["kind"], owner["uid"]) == (KINDS[kind], stored["metadata"]["uid"])
+    # The NetworkPolicy admits the zone-sync port from exactly the pods the Service selects.
+    assert zone_sync_peers(one(rendered, "NetworkPolicy"), 12345) == [
+        {"podSelector": {"matchLabels": selector}}
+    ]
+    if kind == "statefulset":
+        assert stored["spec"]["serviceName"] == HEADLESS
+
+    # Port change: the Service, NGINX and the NetworkPolicy follow the one value.
+    rendered = world.upgrade(values(enable=True, port=34100))
+    assert eventually(
+        lambda: all(
+            zone_sync_server(34100) in c.main() and "listen 34100;" in c.main() for c in controllers
+        ),
+        30,
+    )
+    service = cluster.get_object("Service", NAMESPACE, HEADLESS)
+    assert service is not None and service["spec"]["ports"][0]["port"] == 34100
+    assert zone_sync_peers(one(rendered, "NetworkPolicy"), 34100) == [
+        {"podSelector": {"matchLabels": selector}}
+    ]
+
+    # Off: NGINX drops the zone-sync server, then the Service goes.
+    world.upgrade(values(enable=False))
+    assert eventually(lambda: cluster.get_object("Service", NAMESPACE, HEADLESS) is None, 30)
+    assert not any(zone_sync_on(c.main()) for c in controllers)
+
+    assert world.forbidden() == []
+    assert not events(cluster, "ZoneSyncServiceFailed")
+    never_used, pending_but_used = world.unused_grants(rendered, pending_for(rendered))
+    assert not never_used, f"granted, never used, not pending: {sorted(map(str, never_used))}"
+    assert not pending_but_used, (
+        f"used now, remove from PENDING: {sorted(map(str, pending_but_used))}"
+    )
+
+    assert all(c.stop() == 0 for c in controllers)
+    world.helm.uninstall(RELEASE, NAMESPACE)
+    assert eventually(lambda: stored_objects(cluster) == before, 10), (
+        stored_objects(cluster) - before
+    )
+
+
+def test_nginx_oss_serves_under_the_charts_rbac_and_removes_a_plus_leftover(
+    chart_world: ChartWorld,
+) -> None:
+    """On NGINX OSS the Role grants only `delete` of the headless Service: the controller
+    uses it for a Service an earlier NGINX Plus run left, and real NGINX serves."""
+    world, cluster = chart_world, chart_world.cluster
+    cluster.seed([
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {
+                "name": HEADLESS,
+                "namespace": NAMESPACE,
+                "labels": {
+                    "app.kubernetes.io/managed-by": "nginx-ingress-controller",
+                    "app.kubernetes.io/component": "zone-sync",
+                },
+            },
+            "spec": {"clusterIP": "None", "ports": [{"name": "zone-sync", "port": 12345}]},
+        }
+    ])  # fmt: skip
+    rendered = world.install({"controller": {"kind": "deployment"}})
+    (controller,) = world.start(rendered, replicas=1)
+    assert eventually(lambda: controller.http_status("ready", "/nginx-ready") == 200, 30)
+    assert eventually(lambda: cluster.get_object("Service", NAMESPACE, HEADLESS) is None, 30)
+    assert controller.http_status("http", "/") == 404  # NGINX's catch-all server
+    stored = cluster.get_object(
+        "ConfigMap", NAMESPACE, one(rendered, "ConfigMap")["metadata"]["name"]
+    )
+    assert stored is not None
+    assert eventually(lambda: handled(cluster, stored["metadata"]["resourceVersion"]), 30)
+    assert world.forbidden() == []
+    never_used, pending_but_used = world.unused_grants(rendered, pending_for(rendered))
+    assert not never_used, f"granted, never used, not pending: {sorted(map(str, never_used))}"
+    assert not pending_but_used, (
+        f"used now, remove from PENDING: {sorted(map(str, pending_but_used))}"
+    )
+    assert controller.stop() == 0
+
+
+def test_the_local_api_server_enforces_the_charts_rules(chart_world: ChartWorld) -> None:
+    """The tests above can fail: without `create` on Services in the stored Role, the
+    controller is refused (403), reports it, and keeps zone sync off."""
+    world, cluster = chart_world, chart_world.cluster
+    rendered = world.install({"controller": {"nginxplus": True, "zoneSync": {"enable": True}}})
+    role = cluster.get_object("Role", NAMESPACE, one(rendered, "Role")["metadata"]["name"])
+    assert role is not None
+    role["rules"] = [
+        r for r in role["rules"] if r["verbs"] != ["create"] or r["resources"] != ["services"]
+    ]
+    cluster.seed([role])
+    (controller,) = world.start(rendered, replicas=1)
+    assert eventually(lambda: bool(events(cluster, "ZoneSyncServiceFailed")), 30)
+    assert "create services" in " ".join(world.forbidden())
+    assert controller.main() and not zone_sync_on(controller.main())
+
+
+def test_routing_under_the_charts_rbac(chart_world: ChartWorld) -> None:
+    """Ingresses in another namespace, their Service, EndpointSlice and TLS Secret: the
+    controller lists and watches them cluster-wide, posts its events on the Ingress there,
+    and real NGINX routes to a real backend, with nothing refused and nothing granted idle."""
+    world, cluster = chart_world, chart_world.cluster
+    app = "shop"
+    pem = make_certificate("secure.shop.example")
+    with backends("web") as started:
+        cluster.seed([
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": app}},
+            {
+                "apiVersion": "v1",
+                "kind": "Service",
+                "metadata": {"namespace": app, "name": "web"},
+                "spec": {"ports": [{"name": "http", "port": 80, "protocol": "TCP"}]},
+            },
+            pem.secret(app, "secure-tls"),
+            {
+                "apiVersion": "networking.k8s.io/v1",
+                "kind": "Ingress",
+                "metadata": {"namespace": app, "name": "web"},
+                "spec": {
+                    "ingressClassName": "nginx",
+                    "tls": [{"hosts": ["secure.shop.example"], "secretName": "secure-tls"}],
+                    "rules": [
+                        {
+                            "host": host,
+                            "http": {
+                                "paths": [
+                                    {
+                                        "path": "/",
+                                        "pathType": "Prefix",
+                                        "backend": {
+                                            "service": {"name": "web", "port": {"number": 80}}
+                                        },
+                                    }
+                                ]
+                            },
+                        }
+                        for host in ("web.shop.example", "secure.shop.example")
+                    ],
+                },
+            },
+        ])  # fmt: skip
+        cluster.publish_endpoints(app, "web", ["127.0.0.1"], {"http": started["web"].port})
+        rendered = world.install({"controller": {"kind": "deployment"}})
+        (controller,) = world.start(rendered, replicas=1)
+        assert eventually(lambda: controller.http_status("ready", "/nginx-ready") == 200, 30)
+        answer = controller.request("http", "/", host="web.shop.example")
+        assert answer is not None and answer[0] == 200 and answer[1].startswith("web "), answer
+        assert (controller.conf_dir / "secrets" / f"{app}-secure-tls").exists()
+        assert eventually(
+            lambda: any(
+                e["reason"] == "AddedOrUpdated" and e["involvedObject"]["name"] == "web"
+                for e in cluster.objects("Event", app)
+            ),
+            30,
+        )
+        assert world.forbidden() == []
+        never_used, pending_but_used = world.unused_grants(rendered, pending_for(rendered))
+        # Used only to delete a Service an earlier NGINX Plus run left: the test above.
+        leftover_cleanup = {Grant(NAMESPACE, "", "services", "delete")}
+        assert never_used == leftover_cleanup, sorted(map(str, never_used))
+        assert not pending_but_used, (
+            f"used now, remove from PENDING: {sorted(map(str, pending_but_used))}"
+        )
+        assert controller.stop() == 0
