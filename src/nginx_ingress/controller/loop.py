@@ -28,6 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
+from nginx_ingress import gcpause
 from nginx_ingress.configmap import ParseResult, Reason, parse_configmap
 from nginx_ingress.controller.changes import ChangeSet
 from nginx_ingress.controller.informers import (
@@ -343,6 +344,8 @@ class Controller:
         )
         log.log(logging.INFO if applied.changed else logging.DEBUG, "%s", line)
         if applied.changed:
+            if self._first_apply:
+                gcpause.settle()  # the caches are full: later collections skip them
             self._first_apply = False
 
     def _report(self, configmap: Object | None, result: ParseResult, synced: SyncOutcome) -> None:

@@ -18,6 +18,7 @@ import heapq
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from nginx_ingress import gcpause
 from nginx_ingress.configmap import GlobalConfig
 from nginx_ingress.configmap.problems import Problem
 from nginx_ingress.generate.claims import Claims
@@ -100,6 +101,10 @@ class Update:
     changed: Mapping[str, str | None]
     """Path → new text, or None for a file to delete."""
     reports: tuple[IngressReport, ...]
+
+
+_BATCH = 1000
+"""Above this many Ingresses in one update, the cyclic garbage collector waits until it ends."""
 
 
 class RoutingTable:
@@ -188,17 +193,18 @@ class RoutingTable:
             touched.update(source.ingresses_using_secret(secret))
         rebuild: set[str] = set()
         reports: dict[str, IngressReport] = {}
-        # First every touched Ingress's own facts (class, validity, claims), so that
-        # the claims are complete before anything is generated from them.
-        for key in sorted(touched):
-            rebuild.add(key)
-            rebuild.update(self._refresh(key, source, reports))
-        context = _Pass(source, config, now, changes.everything, changes.expired)
-        for key in sorted(rebuild):
-            entry = self._entries.get(key)
-            if entry is None or entry.rejected:
-                continue
-            self._generate(key, entry, context, reports)
+        with gcpause.paused(len(touched) > _BATCH):
+            # First every touched Ingress's own facts (class, validity, claims), so that
+            # the claims are complete before anything is generated from them.
+            for key in sorted(touched):
+                rebuild.add(key)
+                rebuild.update(self._refresh(key, source, reports))
+            context = _Pass(source, config, now, changes.everything, changes.expired)
+            for key in sorted(rebuild):
+                entry = self._entries.get(key)
+                if entry is None or entry.rejected:
+                    continue
+                self._generate(key, entry, context, reports)
         changed = {
             path: self._files.get(path)
             for path, text in self._before.items()

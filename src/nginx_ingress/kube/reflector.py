@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Generic, TypeVar, cast
 
+from nginx_ingress import gcpause
 from nginx_ingress.kube.api import (
     ApiStatusError,
     Gone,
@@ -232,8 +233,9 @@ class Reflector(Generic[T]):
                 continue_token=continue_token,
                 timeout=max(self._api.timeout, 60.0),
             )
-            for obj in page.get("items") or ():
-                items[key_of(obj)] = self._transform(obj)
+            with gcpause.paused():
+                for obj in page.get("items") or ():
+                    items[key_of(obj)] = self._transform(obj)
             metadata = page.get("metadata") or {}
             continue_token = metadata.get("continue")
             if not continue_token:

@@ -13,6 +13,8 @@ Object = Mapping[str, Any]
 
 
 def mapping(obj: object, field: str, problems: list[str]) -> Mapping[str, Any]:
+    if type(obj) is dict:  # what JSON decodes to: skip the slower ABC check
+        return obj
     if obj is None:
         return {}
     if isinstance(obj, Mapping):
@@ -22,6 +24,8 @@ def mapping(obj: object, field: str, problems: list[str]) -> Mapping[str, Any]:
 
 
 def sequence(obj: object, field: str, problems: list[str]) -> Sequence[Any]:
+    if type(obj) is list:
+        return obj
     if obj is None:
         return ()
     if isinstance(obj, list | tuple):
