@@ -100,7 +100,7 @@ def main() -> None:
                 command, stdout=output, stderr=subprocess.STDOUT, env=environment
             )
         try:
-            deadline = time.monotonic() + 600
+            deadline = time.monotonic() + 3600
             while not ready(ports["ready"]):
                 if process.poll() is not None or time.monotonic() > deadline:
                     sys.exit(f"the controller did not become ready:\n{log.read_text()[-3000:]}")

@@ -363,9 +363,10 @@ class NginxManager:
                     return _LoadOutcome(str(error))
         phases["reload"] = time.perf_counter() - clock
         clock = time.perf_counter()
-        deadline = time.monotonic() + settings.reload_timeout
+        timeout = self._confirm_timeout(phases)
+        deadline = time.monotonic() + timeout
         confirmed = wait_for_version(
-            settings.version_socket, version, settings.reload_timeout, self._give_up
+            settings.version_socket, version, timeout, self._give_up
         ) and self._old_workers_stopped_accepting(process, old_workers, deadline)
         phases["confirm"] = time.perf_counter() - clock
         starting, self._starting = self._starting, False
@@ -379,9 +380,17 @@ class NginxManager:
             return _LoadOutcome(self._last_error, master_refused=True)
         if self._give_up.is_set():
             return _LoadOutcome("NGINX exited")
-        return _LoadOutcome(
-            f"new workers did not answer version {version} within {settings.reload_timeout:g}s"
-        )
+        return _LoadOutcome(f"new workers did not answer version {version} within {timeout:g}s")
+
+    def _confirm_timeout(self, phases: Mapping[str, float]) -> float:
+        """`-nginx-reload-timeout`, plus twice what `nginx -t` just took on the same files.
+
+        Before its new workers can answer, the master parses the whole configuration again,
+        as the check did. With tens of thousands of upstreams that alone takes minutes
+        (NGINX resolves each `proxy_pass` by a linear search of every upstream), so a fixed
+        timeout would fail every apply of a big cluster, and NGINX would never start.
+        """
+        return self._settings.reload_timeout + 2 * phases.get("test", 0.0)
 
     def _old_workers_stopped_accepting(
         self, process: NginxProcess, old_workers: set[int], deadline: float
