@@ -178,9 +178,9 @@ class LiveReport:
             self._outcomes[(kind, namespace, name)] = Outcome(
                 about.get("uid", ""), kind_of_event, reason
             )
-        self._pending.append(
-            f"  {kind_of_event} {reason} {kind} {namespace}/{name}: {event.get('message', '')}"
-        )
+        reference = f"{kind} {namespace}/{name}"
+        message = str(event.get("message", "")).removeprefix(f"{reference}: ")
+        self._pending.append(f"  {kind_of_event} {reason} {reference}: {message}")
         self._last_activity = time.monotonic()
 
     def _current(self) -> dict[tuple[str, str, str], Outcome]:
