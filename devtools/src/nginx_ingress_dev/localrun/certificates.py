@@ -112,6 +112,7 @@ class LocalCA:
             .not_valid_after(now + CA_VALIDITY)
             .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
             .add_extension(CA_KEY_USAGE, critical=True)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
             .sign(key, hashes.SHA256())
         )
         _write_private(self._key_file, _key_pem(key))
@@ -129,6 +130,7 @@ class LocalCA:
             certificate = x509.load_pem_x509_certificate(certificate_file.read_bytes())
             key_pem = key_file.read_bytes()
             sans = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName)
+            certificate.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier)
             if (
                 sorted(sans.value.get_values_for_type(x509.DNSName)) == names
                 and certificate.issuer == ca_certificate.subject
@@ -152,6 +154,11 @@ class LocalCA:
             .add_extension(
                 x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False
             )
+            # Strict clients (and cryptography's verifier) need the issuer's key named.
+            .add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), False
+            )
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
             .sign(ca_key, hashes.SHA256())
         )
         issued = Issued(certificate.public_bytes(serialization.Encoding.PEM), _key_pem(key))

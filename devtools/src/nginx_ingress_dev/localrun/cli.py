@@ -79,6 +79,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="write the configuration without running NGINX",
     )
     parser.add_argument(
+        *flag_names("nginx-binary"),
+        default=None,
+        metavar="PATH",
+        help="the NGINX program (default: nginx from PATH, else /usr/sbin/nginx …)",
+    )
+    parser.add_argument(
         *flag_names("state-dir"),
         type=Path,
         default=None,
@@ -104,6 +110,7 @@ def settings_from(args: argparse.Namespace) -> DevSettings:
         nginx_plus=args.nginx_plus,
         render_only=args.render_only,
         backends=args.backends,
+        nginx_binary=args.nginx_binary,
         state_dir=args.state_dir or default_state_dir(),
         kubeconfig_out=args.kubeconfig_out,
     )

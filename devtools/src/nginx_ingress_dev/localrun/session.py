@@ -14,6 +14,7 @@ start-up stops what has started and nothing else, and always ends with exit 0.
 from __future__ import annotations
 
 import contextlib
+import shutil
 import signal
 import time
 from collections.abc import Callable
@@ -61,6 +62,8 @@ class DevSettings:
     nginx_plus: bool
     render_only: bool
     backends: bool
+    nginx_binary: str | None
+    """None: found (`PATH`, then where packages install it)."""
     state_dir: Path
     kubeconfig_out: Path | None
 
@@ -71,7 +74,9 @@ def _check(settings: DevSettings) -> str | None:
         raise UsageError(f"--manifests {settings.manifests}: no such file or directory")
     if settings.render_only:
         return None
-    nginx = find_nginx()
+    nginx = settings.nginx_binary or find_nginx()
+    if settings.nginx_binary is not None and shutil.which(settings.nginx_binary) is None:
+        raise UsageError(f"--nginx-binary {settings.nginx_binary}: not an executable program")
     if nginx is None:
         raise UsageError(
             "NGINX is not installed: install Debian's nginx-light and libnginx-mod-stream "
