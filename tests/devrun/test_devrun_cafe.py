@@ -15,6 +15,18 @@ from dev_run import copy_example, curl_commands, dev_run, processes_mentioning, 
 from nginx_sandbox import free_port
 
 KUBECTL = "/usr/bin/kubectl"
+LATTE = """\
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: latte, namespace: cafe}
+spec:
+  ingressClassName: nginx
+  rules:
+  - host: latte.example.com
+    http:
+      paths:
+      - {path: /, pathType: Prefix, backend: {service: {name: coffee, port: {number: 80}}}}
+"""
 
 
 def _applied(line: str) -> bool:
@@ -43,7 +55,9 @@ def test_the_cafe_is_served_edited_broken_and_stopped(tmp_path: Path) -> None:
         assert "applied version 1: 1 Ingress, 0 problems" in started, run.text()
         assert any("Normal AddedOrUpdated Ingress cafe/cafe" in line for line in started)
         assert any(re.fullmatch(r"ready in \d+\.\d s", line) for line in started)
-        controller_pid = int(re.search(r"controller started \(pid (\d+)\)", run.text())[1])  # type: ignore[index]
+        found = re.search(r"controller started \(pid (\d+)\)", run.text())
+        assert found is not None, run.text()
+        controller_pid = int(found[1])
 
         # The printed commands, run as printed: TLS with the local CA, and plain HTTP.
         commands = curl_commands(started)
@@ -69,12 +83,26 @@ def test_the_cafe_is_served_edited_broken_and_stopped(tmp_path: Path) -> None:
         row = next(line.split() for line in listed.stdout.splitlines() if " cafe " in line)
         assert row[:5] == ["cafe", "cafe", "nginx", "cafe.example.com,tea.example.com", "127.0.0.1"]
 
+        # kubectl apply: an Ingress from outside the folder is served like the folder's.
+        latte = tmp_path / "latte.yaml"
+        latte.write_text(LATTE)
+        applied = subprocess.run(
+            [KUBECTL, "--kubeconfig", str(state / "kubeconfig"), "apply", "-f", str(latte)],
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert applied.returncode == 0, applied.stderr
+        assert run.wait_for(_applied) == "applied version 2: 2 Ingresses, 0 problems"
+        status, body = run_curl(
+            ["curl", "-H", "Host: latte.example.com", f"http://127.0.0.1:{http}/"]
+        )
+        assert (status, body.split()[:3]) == (200, ["coffee", "latte.example.com", "/"])
+
         # An edit: /tea becomes /chai, reported and served.
         manifest = cafe / "cafe.yaml"
         manifest.write_text(manifest.read_text().replace("path: /tea", "path: /chai"))
         edited = run.until(_applied)
         assert f"{manifest}: replaced Ingress cafe/cafe" in edited, run.text()
-        assert edited[-1].startswith("applied version 2: 1 Ingress, 0 problems")
+        assert edited[-1] == "applied version 3: 2 Ingresses, 0 problems"
         chai = [*https_command[:-1], https_command[-1].replace("/tea", "/chai")]
         assert run_curl(chai)[1].startswith("tea cafe.example.com /chai ")
         # /tea is no location any more: NGINX's own answer, not a backend's (404, or 403 when

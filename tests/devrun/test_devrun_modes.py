@@ -7,13 +7,17 @@ the example's `nginx.org/limit-req-*` annotations are reported."""
 from __future__ import annotations
 
 import fcntl
+import os
 import re
 import signal
 import socket
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
+
+from nginx_ingress.nginx.ownership import MARKER
 
 from dev_run import (
     COMMAND,
@@ -60,6 +64,12 @@ def test_nginx_plus_render_only_shows_the_zone_sync_server_and_its_headless_serv
     tmp_path: Path,
 ) -> None:
     state = tmp_path / "state"
+    # What an earlier run left: the version file of its first configuration, version 1 too.
+    (state / "conf").mkdir(parents=True)
+    (state / "conf" / MARKER).write_text("")
+    stale = state / "conf" / "config-version.conf"
+    stale.write_text("server {\n    location = /configVersion {\n        return 200 1;\n    }\n}\n")
+    os.utime(stale, (time.time() - 600, time.time() - 600))
     with dev_run(
         "--manifests", str(ROOT / "examples" / "zone-sync"), "--nginx-plus", "--render-only",
         "--state-dir", str(state),

@@ -4,6 +4,7 @@ controller posted, counted from the objects' latest events; the status stand-in.
 from __future__ import annotations
 
 import io
+import os
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -146,9 +147,13 @@ def test_render_only_says_wrote_and_publishes_no_address() -> None:
         world.report.stop()
 
 
-def test_the_version_file_of_render_only_is_read(tmp_path: Any) -> None:
+def test_the_version_file_of_render_only_is_read_once_this_run_wrote_it(tmp_path: Any) -> None:
     path = tmp_path / "config-version.conf"
-    read = file_version(path)
+    text = "server {\n    location = /configVersion {\n        return 200 1;\n    }\n}\n"
+    path.write_text(text)
+    os.utime(path, (time.time() - 60, time.time() - 60))  # left by an earlier run
+    read = file_version(path, since=time.time() - 1)
     assert read() is None
-    path.write_text("server {\n    location = /configVersion {\n        return 200 7;\n    }\n}\n")
+    path.write_text(text.replace("200 1;", "200 7;"))
     assert read() == 7
+    assert file_version(tmp_path / "missing")() is None

@@ -57,11 +57,15 @@ def socket_version(path: Path) -> Callable[[], int | None]:
     return lambda: config_version(path, timeout=0.5)
 
 
-def file_version(path: Path) -> Callable[[], int | None]:
-    """The version the controller wrote last (`--render-only`: no NGINX to ask)."""
+def file_version(path: Path, since: float = 0.0) -> Callable[[], int | None]:
+    """The version the controller wrote last (`--render-only`: no NGINX to ask), from a file
+    written at `since` (a timestamp) or later: the file an earlier run left in the state
+    directory has a version number the new controller will write again."""
 
     def read() -> int | None:
         try:
+            if path.stat().st_mtime < since:
+                return None
             found = _VERSION_FILE.search(path.read_text())
         except OSError:
             return None

@@ -194,7 +194,7 @@ class DevRun:
         stand_ins.start()
 
         version = (
-            file_version(state.conf_dir / "config-version.conf")
+            file_version(state.conf_dir / "config-version.conf", since=time.time() - 1.0)
             if settings.render_only
             else socket_version(state.config_version_socket)
         )
