@@ -155,7 +155,7 @@ def test_nginx_plus_with_nginx_oss_ends_with_the_controllers_reason(tmp_path: Pa
         "--nginx-plus", "--http-port", str(free_port()), "--https-port", str(free_port()),
         state=tmp_path / "state",
     )  # fmt: skip
-    assert line.startswith("the controller stopped (exit status 2): "), line
+    assert line.startswith("the controller exited with status 2 before it was ready: "), line
     assert "-nginx-plus" in line
 
 
@@ -173,4 +173,30 @@ def test_a_signal_during_start_up_stops_what_started(tmp_path: Path, number: int
         rest = run.rest()
         assert rest[-1] == "stopped", run.text()
         assert not any(READY.fullmatch(line) for line in rest)
+    assert processes_mentioning(str(state)) == []
+
+
+def test_a_controller_killed_while_running_ends_the_run_and_nothing_stays(tmp_path: Path) -> None:
+    """The controller SIGKILLed (OOM, say): the kernel stops its NGINX (death signal), and
+    the run says what happened, stops the rest and exits 1."""
+    state = tmp_path / "state"
+    with dev_run(
+        "--backends", "--manifests", str(copy_example("cafe", tmp_path / "cafe")),
+        "--state-dir", str(state),
+        "--http-port", str(free_port()), "--https-port", str(free_port()),
+    ) as run:  # fmt: skip
+        run.until(lambda line: line.startswith("edit the files in"))
+        found = re.search(r"controller started \(pid (\d+)\)", run.text())
+        assert found is not None
+        os.kill(int(found[1]), signal.SIGKILL)
+        assert run.process.wait(60) == 1, run.text()
+        rest = run.rest()
+    state_log = state / "controller.log"
+    assert (
+        f"dev: error: the controller was killed by SIGKILL while running: see {state_log}" in rest
+    )
+    assert "Traceback" not in run.text()
+    deadline = time.monotonic() + 10
+    while processes_mentioning(str(state)) and time.monotonic() < deadline:
+        time.sleep(0.05)  # NGINX's master gets SIGTERM from the kernel and stops its workers
     assert processes_mentioning(str(state)) == []

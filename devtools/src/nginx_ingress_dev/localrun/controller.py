@@ -24,6 +24,8 @@ from nginx_ingress_dev.localrun.processes import death_signal_setter
 from nginx_ingress_dev.localrun.standins import CONFIGMAP, ControllerIdentity
 from nginx_ingress_dev.localrun.state import StateDir
 
+NGINX_LOG_LINE = "nginx_ingress.nginx: nginx: "
+"""How the controller's log forwards a line of NGINX's error log."""
 STOP_TIMEOUT = 30.0
 """Seconds the controller may take to stop NGINX gracefully before it is killed."""
 
@@ -140,7 +142,12 @@ class ControllerProcess:
 
     def last_error(self) -> str | None:
         """The controller's own reason for stopping: its last `error:` line, or its last
-        line at error level."""
+        line at error level that is its own (NGINX's error log, forwarded into the same
+        log, tells about requests, not about the controller). None when it was killed:
+        then it said nothing."""
+        code = self.returncode()
+        if code is not None and code < 0:
+            return None
         try:
             lines = self.launch.state.controller_log.read_text(errors="replace").splitlines()
         except OSError:
@@ -149,6 +156,6 @@ class ControllerProcess:
             if line.startswith("error: "):
                 return line.removeprefix("error: ")
         for line in reversed(lines):
-            if " ERROR " in line or " CRITICAL " in line:
+            if (" ERROR " in line or " CRITICAL " in line) and NGINX_LOG_LINE not in line:
                 return line
         return None

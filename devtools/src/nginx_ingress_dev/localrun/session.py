@@ -110,6 +110,16 @@ def _file_lines(reports: list[FileReport]) -> list[str]:
     return lines
 
 
+def _ended(code: int) -> str:
+    """`exited with status 2`, `was killed by SIGKILL`."""
+    if code < 0:
+        try:
+            return f"was killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"was killed by signal {-code}"
+    return f"exited with status {code}"
+
+
 class _Signals:
     """SIGINT and SIGTERM only flip a flag (setting an Event could deadlock a main thread
     interrupted inside `Event.wait`); restored on exit."""
@@ -235,7 +245,7 @@ class DevRun:
             code = controller.returncode()
             if code is not None:
                 why = controller.last_error() or f"see {state.controller_log}"
-                console.error(f"the controller exited with status {code}: {why}")
+                console.error(f"the controller {_ended(code)} while running: {why}")
                 return EXIT_FAILED
             time.sleep(0.1)
         return EXIT_OK
@@ -260,7 +270,7 @@ class DevRun:
             code = controller.returncode()
             if code is not None:
                 why = controller.last_error() or f"see {self.state.controller_log}"
-                self.console.error(f"the controller stopped (exit status {code}): {why}")
+                self.console.error(f"the controller {_ended(code)} before it was ready: {why}")
                 return EXIT_USAGE if code == 2 else EXIT_FAILED
             if not warned and time.monotonic() - started > NOT_READY_WARNING:
                 warned = True
@@ -320,4 +330,4 @@ class DevRun:
         code = controller.stop()
         if code not in (None, 0):
             why = controller.last_error() or f"see {self.state.controller_log}"
-            self.console.warning(f"the controller ended with status {code}: {why}")
+            self.console.warning(f"the controller {_ended(code or 0)} when stopped: {why}")
