@@ -23,6 +23,7 @@ from pathlib import Path
 from types import FrameType
 
 from nginx_ingress_dev.devcluster import DevCluster
+from nginx_ingress_dev.devcluster.store import Store
 from nginx_ingress_dev.localrun.certificates import GENERATED_LABEL, CertificateStandIn, LocalCA
 from nginx_ingress_dev.localrun.console import Console
 from nginx_ingress_dev.localrun.controller import (
@@ -165,24 +166,51 @@ class DevRun:
         return code
 
     def _run(self, stack: contextlib.ExitStack, signals: _Signals, started: float) -> int:
-        settings, console, state = self.settings, self.console, self.state
-        nginx = _check(settings)
+        """Start everything (each step registers its stop on `stack`), then serve until a
+        signal or the controller's end."""
+        nginx = _check(self.settings)
         stack.enter_context(self.state.lock())
-        console.line("nginx-ingress dev: the controller on this machine (development only)")
+        self.console.line("nginx-ingress dev: the controller on this machine (development only)")
+        cluster, kubeconfig = self._start_api_server(stack)
+        identity, watcher, ca = self._fill(stack, cluster.store)
+        report = self._start_report(stack, cluster.store)
+        controller = self._start_controller(stack, kubeconfig, identity, nginx)
+        watcher.start()
+        stack.callback(watcher.stop)
+        outcome = self._wait_until_ready(controller, report, signals)
+        if outcome is not None:
+            return outcome
+        self._print_ready(cluster, ca, kubeconfig, started, identity.namespace)
+        while not signals.received:
+            code = controller.returncode()
+            if code is not None:
+                why = controller.last_error() or f"see {self.state.controller_log}"
+                self.console.error(f"the controller {_ended(code)} while running: {why}")
+                return EXIT_FAILED
+            time.sleep(0.1)
+        return EXIT_OK
 
+    def _start_api_server(self, stack: contextlib.ExitStack) -> tuple[DevCluster, Path]:
         cluster = DevCluster()
         cluster.start()
         stack.callback(cluster.stop)
-        store = cluster.store
-        kubeconfig = settings.kubeconfig_out or state.kubeconfig
+        kubeconfig = self.settings.kubeconfig_out or self.state.kubeconfig
         try:
             cluster.write_kubeconfig(kubeconfig)
         except OSError as error:
             raise UsageError(
                 f"cannot write the kubeconfig {kubeconfig}: {error.strerror}"
             ) from None
-        console.line(f"local API server {cluster.url}, kubeconfig {kubeconfig}")
+        self.console.line(f"local API server {cluster.url}, kubeconfig {kubeconfig}")
+        return cluster, kubeconfig
 
+    def _fill(
+        self, stack: contextlib.ExitStack, store: Store
+    ) -> tuple[ControllerIdentity, FolderWatcher, LocalCA]:
+        """What the cluster holds before the controller starts: its workload, the folder's
+        objects, the IngressClass, and what the stand-ins make of them. The watcher takes
+        its first look before the folder is read, so no edit falls between the two."""
+        settings, console = self.settings, self.console
         identity = ControllerIdentity.new()
         create_controller_workload(store, identity)
         console.line(
@@ -194,24 +222,35 @@ class DevRun:
         console.lines(_file_lines(folder.update(manifest_files(settings.manifests))))
         if ensure_ingress_class(store):
             console.line("created IngressClass nginx (controller nginx.org/ingress-controller)")
-
-        ca = LocalCA(state.certificates)
+        ca = LocalCA(self.state.certificates)
         stand_ins = StandIns(
             store, console, CertificateStandIn(store, ca), backends=settings.backends
         )
         stack.callback(stand_ins.stop)
         stand_ins.reconcile()
         stand_ins.start()
+        return identity, watcher, ca
 
-        version = (
-            file_version(state.conf_dir / "config-version.conf", since=time.time() - 1.0)
-            if settings.render_only
-            else socket_version(state.config_version_socket)
-        )
-        report = LiveReport(store, console, version, render_only=settings.render_only)
+    def _start_report(self, stack: contextlib.ExitStack, store: Store) -> LiveReport:
+        """Watching from before the controller starts, so its first events are seen."""
+        if self.settings.render_only:
+            since = time.time() - 1.0
+            version = file_version(self.state.conf_dir / "config-version.conf", since=since)
+        else:
+            version = socket_version(self.state.config_version_socket)
+        report = LiveReport(store, self.console, version, render_only=self.settings.render_only)
         report.start()
         stack.callback(report.stop)
+        return report
 
+    def _start_controller(
+        self,
+        stack: contextlib.ExitStack,
+        kubeconfig: Path,
+        identity: ControllerIdentity,
+        nginx: str | None,
+    ) -> ControllerProcess:
+        settings, state = self.settings, self.state
         state.conf_dir.mkdir(parents=True, exist_ok=True)
         state.run_dir.mkdir(parents=True, exist_ok=True)
         ports = ControllerPorts(
@@ -224,31 +263,14 @@ class DevRun:
         controller.start()
         stack.callback(self._stop_controller, controller)
         if settings.render_only:
-            console.line(
-                f"controller started (pid {controller.pid}), -render-only: NGINX is not run"
-            )
+            started = f"controller started (pid {controller.pid}), -render-only: NGINX is not run"
         else:
-            console.line(
+            started = (
                 f"controller started (pid {controller.pid}) with NGINX {nginx} on ports "
                 f"{ports.http} (HTTP) and {ports.https} (HTTPS)"
             )
-        console.line(f"  its log: {state.controller_log}")
-
-        watcher.start()
-        stack.callback(watcher.stop)
-
-        outcome = self._wait_until_ready(controller, report, signals)
-        if outcome is not None:
-            return outcome
-        self._print_ready(cluster, ca, kubeconfig, started, identity.namespace)
-        while not signals.received:
-            code = controller.returncode()
-            if code is not None:
-                why = controller.last_error() or f"see {state.controller_log}"
-                console.error(f"the controller {_ended(code)} while running: {why}")
-                return EXIT_FAILED
-            time.sleep(0.1)
-        return EXIT_OK
+        self.console.lines([started, f"  its log: {state.controller_log}"])
+        return controller
 
     def _changed(self, folder: FolderSync, paths: set[Path]) -> None:
         lines = _file_lines(folder.update(paths))
