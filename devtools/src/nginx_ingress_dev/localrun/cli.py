@@ -18,7 +18,7 @@ from pathlib import Path
 
 from nginx_ingress.cliflags import add_bool_flag, flag_names
 from nginx_ingress_dev.localrun.console import Console
-from nginx_ingress_dev.localrun.session import DevRun, DevSettings
+from nginx_ingress_dev.localrun.session import DEFAULT_MANIFESTS, DevRun, DevSettings
 from nginx_ingress_dev.localrun.state import default_state_dir
 
 
@@ -47,7 +47,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     parser.add_argument(
         *flag_names("manifests"),
         type=Path,
-        default=Path("examples/cafe"),
+        default=DEFAULT_MANIFESTS,
         metavar="DIR",
         help="YAML/JSON manifests to load and follow (default: %(default)s)",
     )

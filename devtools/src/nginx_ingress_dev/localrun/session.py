@@ -49,6 +49,7 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 NOT_READY_WARNING = 30.0
 """Seconds after which a start that is not ready yet is explained (and waited for)."""
 ZONE_SYNC_SERVICE = "nginx-ingress-headless"
+DEFAULT_MANIFESTS = Path("examples/cafe")
 
 
 class UsageError(Exception):
@@ -72,7 +73,11 @@ class DevSettings:
 def _check(settings: DevSettings) -> str | None:
     """Everything that can be found wrong before anything starts; the NGINX program."""
     if not settings.manifests.exists():
-        raise UsageError(f"--manifests {settings.manifests}: no such file or directory")
+        hint = " (the default is the checkout's cafe example: run from the checkout)"
+        default = settings.manifests == DEFAULT_MANIFESTS
+        raise UsageError(
+            f"--manifests {settings.manifests}: no such file or directory{hint if default else ''}"
+        )
     if settings.render_only:
         return None
     nginx = settings.nginx_binary or find_nginx()
