@@ -37,18 +37,13 @@ unit: $(STAMP) $(TOOLS_STAMP) system-deps
 
 test: lint typecheck unit
 
-# Until the controller's local run exists, `make run` renders the example
-# ConfigMap with the product's defaults into build/nginx and checks the result
-# with the real `nginx -t`. `render` asks the local NGINX (`nginx -V`) whether its
-# stream module must be loaded.
-run: $(STAMP) system-deps
-	rm -rf $(BUILD)/nginx $(BUILD)/run
-	$(BIN)/nginx-ingress render --configmap examples/configmap.yaml \
-		--output $(BUILD)/nginx --conf-dir $(BUILD)/nginx --run-dir $(BUILD)/run \
-		--namespace nginx-ingress
-	mkdir -p $(BUILD)/run
-	nginx -t -p $(BUILD)/run/ -c $(BUILD)/nginx/nginx.conf
-	@echo "Rendered NGINX configuration: $(BUILD)/nginx (nginx.conf, conf.d/, stream-conf.d/)"
+# The local run: the local API server, the controller and a real NGINX on this
+# machine, serving examples/cafe with its small backends, until Ctrl-C (see
+# docs/devrun.md). More flags for `nginx-ingress dev`: make run DEV_FLAGS="--http-port 9080".
+DEV_FLAGS ?=
+run: $(STAMP)
+	@scripts/install-system-deps --run
+	$(BIN)/nginx-ingress dev --backends --state-dir $(BUILD)/dev $(DEV_FLAGS)
 
 # deploy/: the plain manifests, regenerated from the chart's defaults with real Helm.
 manifests: $(STAMP) $(TOOLS_STAMP)

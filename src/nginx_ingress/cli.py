@@ -5,7 +5,7 @@ as well as `--double-dash`, and boolean flags accept Go's `-flag=true|false`, so
 NIC manifests and Helm values can be reused. Each sub-command lives in its own
 module and registers its parser here.
 
-The development sub-commands (`dev-api`) live in the separate `nginx_ingress_dev`
+The development sub-commands (`dev`, `dev-api`) live in the separate `nginx_ingress_dev`
 distribution and are imported only when one of them is asked for: the production
 entry point never loads the local API server or anything that needs pytest.
 """
@@ -23,7 +23,10 @@ from nginx_ingress.controller import run as controller_run
 
 Command = Callable[[argparse.Namespace], int]
 
-DEV_COMMANDS = {"dev-api": "nginx_ingress_dev.devcluster.cli"}
+DEV_COMMANDS = {
+    "dev": "nginx_ingress_dev.localrun.cli",
+    "dev-api": "nginx_ingress_dev.devcluster.cli",
+}
 """Sub-command → the module of the development tools that implements it."""
 DEVTOOLS_DISTRIBUTION = "nginx-ingress-py-devtools"
 

@@ -35,6 +35,10 @@ NOT_RUN: dict[str, str] = {
     "needs a cluster (tests/controller runs it against the local API server)",
     r"\bnginx-ingress dev-api\b": "long-running: the local API server serves until stopped "
     "(devtools' own tests run its CLI)",
+    r"\bnginx-ingress dev(\s|$)": "long-running: the local run serves until Ctrl-C "
+    "(tests/devrun runs it on a copy of the cafe, with its curl commands and kubectl)",
+    r"^(curl|kubectl --kubeconfig build/dev/)": "needs a running `make run`; tests/devrun runs "
+    "the curl commands it prints and kubectl against it",
     r"^(docker build|helm install|kubectl apply)\b": "needs a container engine or a cluster; "
     "tests/deploy renders, installs and checks the chart and deploy/ with real Helm",
 }

@@ -375,8 +375,9 @@ def test_validate_reports_ingress_problems_in_the_words_of_the_events(tmp_path: 
 
 
 def test_render_routes_the_manifests_and_nginx_loads_them(tmp_path: Path) -> None:
-    """The cafe example without a ConfigMap (the defaults), plus a TLS Secret given as
-    stringData and a second Ingress whose Secret is missing."""
+    """The cafe example without a ConfigMap (the defaults), plus the EndpointSlice a cluster
+    would list for coffee (the example leaves them to the cluster, or to the local run), a
+    TLS Secret given as stringData and a second Ingress whose Secret is missing."""
     from certificates import make_certificate  # noqa: PLC0415
 
     certificate = make_certificate("tls.example.com")
@@ -384,6 +385,17 @@ def test_render_routes_the_manifests_and_nginx_loads_them(tmp_path: Path) -> Non
         tmp_path,
         "tls.yaml",
         f"""\
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: coffee-abc12
+  namespace: cafe
+  labels: {{kubernetes.io/service-name: coffee}}
+addressType: IPv4
+ports: [{{name: http, port: 8080, protocol: TCP}}]
+endpoints:
+- {{addresses: [10.0.1.10], conditions: {{ready: true}}}}
+---
 apiVersion: v1
 kind: Secret
 type: kubernetes.io/tls
@@ -430,6 +442,10 @@ spec:
     cafe = (out / "conf.d" / "cafe-cafe.conf").read_text()
     assert "server 10.0.1.10:8080 max_fails=1 fail_timeout=10s max_conns=0;" in cafe
     assert "location = /coffee {" in cafe and "location /coffee/ {" in cafe
+    # tea has no EndpointSlice in the files: 502 at once, not a broken configuration.
+    assert "server 127.0.0.1:8181 down;" in cafe
+    # The example's cafe-secret is not in the files either: its host refuses handshakes.
+    assert "ssl_reject_handshake on;" in cafe
     assert (out / "secrets" / "cafe-tls").stat().st_mode & 0o777 == 0o600
     assert (out / "secrets" / "cafe-tls").read_text() == (
         certificate.certificate.decode().rstrip("\n") + "\n" + certificate.key.decode()

@@ -33,14 +33,14 @@ def test_the_documented_examples_folder_seeds(dev_cluster: DevCluster) -> None:
         Path("examples/zone-sync/configmap.yaml"),
     ]
     assert "the last one wins" in report.warnings()[0]
-    # The ConfigMap, and the cafe example: its Namespace, IngressClass, two Services, two
-    # EndpointSlices and the Ingress.
-    assert len(report.objects) == 8
+    # The ConfigMap; the cafe example: its Namespace, IngressClass, two Services and the
+    # Ingress; zone-sync's and rate-limit's Namespace, Service and Ingress each.
+    assert len(report.objects) == 12
     stored = dev_cluster.get_object("ConfigMap", "nginx-ingress", "nginx-config")
     assert stored is not None
     assert stored["data"]["zone-sync"] == "true"  # the last definition
     assert report.summary("examples") == (
-        "seeded 8 objects from examples, creating namespace nginx-ingress for them"
+        "seeded 12 objects from examples, creating namespace nginx-ingress for them"
     )
 
 
