@@ -330,8 +330,11 @@ class LeaderElector:
         with self._lock:
             until = self._leading_until
         if now < until:
-            # Renew every retry period; after a failure, retry well within the deadline.
-            return min(timing.retry_period, (until - now) / 2) if failed else timing.retry_period
+            # Renew every retry period; after a failure, retry sooner, within the deadline
+            # (but never in a tight loop as the deadline nears).
+            if not failed:
+                return timing.retry_period
+            return min(timing.retry_period, max((until - now) / 2, timing.retry_period / 4))
         delay = timing.retry_period * (1 + random.uniform(0, JITTER))
         holder = self._observed.holder
         if holder and holder != self._identity:
