@@ -263,3 +263,23 @@ def test_timings_that_cannot_work_are_refused(
 ) -> None:
     with pytest.raises(LeaseTimingError, match="lease duration"):
         LeaseTiming(lease_duration=duration, renew_deadline=deadline, retry_period=retry)
+
+
+def test_a_lease_deleted_under_a_leader_is_not_taken_by_a_follower(
+    candidates: Candidates,
+) -> None:
+    """The leader still believes it leads until its renew deadline: a follower that saw it
+    hold the Lease waits as if it were still there, and the leader creates it again."""
+    timing = LeaseTiming(lease_duration=3.0, renew_deadline=2.0, retry_period=1.0)
+    leader = candidates.start("pod-a", timing)
+    assert eventually(leader.is_leader)
+    candidates.start("pod-b", timing)
+    assert eventually(lambda: candidates.holder() == "pod-a")
+    time.sleep(0.3)  # pod-b has seen pod-a hold it
+    candidates.cluster.delete_object("Lease", NS, LOCK)
+    deadline = time.monotonic() + timing.retry_period * 2
+    while time.monotonic() < deadline:
+        assert candidates.leaders() in (["pod-a"], [])
+        time.sleep(0.01)
+    assert eventually(lambda: candidates.cluster.get_object("Lease", NS, LOCK) is not None)
+    assert candidates.holder() == "pod-a"

@@ -216,8 +216,9 @@ class LeaderElector:
     # --- the elector's thread ---------------------------------------------------------------
 
     def _lease_changed(self, _keys: frozenset[str]) -> None:
-        # The leader's own renewals must not wake it (it would renew in a loop).
-        if not self.is_leader():
+        # Our own writes must not wake us (a leader would renew in a loop).
+        lease = self._watch.get(self.lock)
+        if lease is None or LeaseRecord.of(lease).holder != self._identity:
             self._wake.set()
 
     def _run(self) -> None:
@@ -242,6 +243,12 @@ class LeaderElector:
         try:
             lease = self._api.get(LEASES, self._name, self._namespace, timeout=self._call_timeout)
         except NotFound:
+            # Deleted while another replica held it: that replica still believes it leads
+            # until its renew deadline and creates it again at its next renewal, so treat
+            # it as held until it would have expired (client-go would create it at once).
+            holder = self._observed.holder
+            if holder and holder != self._identity and self._valid(self._clock()):
+                return
             self._create(started)
             return
         record = LeaseRecord.of(lease)
@@ -254,8 +261,7 @@ class LeaderElector:
             with self._lock:
                 self._leading_until = -math.inf  # someone else holds it: we do not lead
             self._lease = None
-            duration = record.duration or self._timing.lease_duration
-            if now < self._observed_at + duration:
+            if self._valid(now):
                 return  # held, and not expired as far as we have seen
         wall = _micro_time()
         ours = record.holder == self._identity
@@ -273,6 +279,11 @@ class LeaderElector:
             "spec": {**_spec_of(lease), **wanted.spec()},
         }
         self._written(self._api.replace(LEASES, body, timeout=self._call_timeout), started)
+
+    def _valid(self, now: float) -> bool:
+        """The Lease last seen has not expired, by our clock since we saw it change."""
+        duration = self._observed.duration or self._timing.lease_duration
+        return now < self._observed_at + duration
 
     def _create(self, started: float) -> None:
         wall = _micro_time()
