@@ -172,6 +172,8 @@ class IngressStatusReporter:
         """No write starts after this returns; one in flight ends within the API timeout."""
         self._stopped.set()
         self._queue.shut_down()
+        if not any(worker.is_alive() for worker in self._workers):
+            return  # never started
         for worker in self._workers:
             worker.join(self._api.timeout + 1)
         for reflector in self.reflectors:

@@ -200,9 +200,9 @@ def add_status_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         *flag_names("status-update-rate"),
         type=float,
-        default=50.0,
+        default=50,
         metavar="N",
-        help="Ingress status writes per second, at most (default %(default)g)",
+        help="Ingress status writes per second, at most (default %(default)s)",
     )
 
 

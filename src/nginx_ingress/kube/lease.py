@@ -55,6 +55,11 @@ JITTER = 1.2
 """client-go's JitterFactor: a follower retries after 1 to 2.2 retry periods."""
 
 
+RELEASE_TIMEOUT = 2.0
+"""Seconds the release on shutdown may take: past that, a successor waits for the Lease to
+expire anyway, and the pod's termination grace period is better spent on NGINX."""
+
+
 class LeaseTimingError(ValueError):
     """Lease timings that cannot work together."""
 
@@ -210,8 +215,9 @@ class LeaderElector:
             self._leading_until = -math.inf
         self._wake.set()
         if self._thread.is_alive():
-            self._thread.join(self._call_timeout * 2 + 1)
-        self._watch.stop()
+            # An attempt in flight, then the release (which gives up sooner).
+            self._thread.join(self._call_timeout + RELEASE_TIMEOUT + 0.5)
+            self._watch.stop()
 
     # --- the elector's thread ---------------------------------------------------------------
 
@@ -365,7 +371,7 @@ class LeaderElector:
                 )
                 body = {**lease, "spec": {**_spec_of(lease), **released.spec()}}
                 try:
-                    self._api.replace(LEASES, body, timeout=self._call_timeout)
+                    self._api.replace(LEASES, body, timeout=RELEASE_TIMEOUT)
                     log.info("leader election: released the Lease %s", self.lock)
                 except KubeError as error:
                     log.warning(
