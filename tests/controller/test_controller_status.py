@@ -161,12 +161,26 @@ def test_failed_writes_are_retried_and_counted_and_the_rate_flag_is_taken(
 ) -> None:
     cluster, box = world
     set_configmap(cluster, {"external-status-address": "192.0.2.10"})
-    cluster.inject(f"/apis/networking.k8s.io/v1/namespaces/{APP}/ingresses/*/status", 500, times=5)
+    statuses = f"/apis/networking.k8s.io/v1/namespaces/{APP}/ingresses/*/status"
+    cluster.inject(
+        f"/apis/networking.k8s.io/v1/namespaces/{APP}/ingresses/shop-0/status", 404, times=1
+    )
+    cluster.inject(statuses, 500, times=5)
+    cluster.inject(statuses, 409, times=2)
     controller = box.start("-status-update-rate=200")
-    assert eventually(lambda: all_show(cluster, NAMES, [{"ip": "192.0.2.10"}]), 30)
+    others = NAMES[1:]
+    assert eventually(lambda: all_show(cluster, others, [{"ip": "192.0.2.10"}]), 30)
     assert metric(controller, "ingress_status_updates_total", result="error") == 5
-    assert metric(controller, "ingress_status_updates_total", result="success") == len(NAMES)
+    assert metric(controller, "ingress_status_updates_total", result="conflict") == 2
+    assert metric(controller, "ingress_status_updates_total", result="success") == len(others)
     assert "could not write the status of Ingress" in controller.output()
+    # A 404 means deleted: not retried; the Ingress is looked at again when it changes.
+    assert shown(cluster, "shop-0") == []
+    touched = cluster.get_object("Ingress", APP, "shop-0")
+    assert touched is not None
+    touched["metadata"]["labels"]["touched"] = "yes"
+    cluster.seed([touched])
+    assert eventually(lambda: shown(cluster, "shop-0") == [{"ip": "192.0.2.10"}], 15)
     assert controller.alive()
 
 

@@ -283,3 +283,16 @@ def test_a_lease_deleted_under_a_leader_is_not_taken_by_a_follower(
         time.sleep(0.01)
     assert eventually(lambda: candidates.cluster.get_object("Lease", NS, LOCK) is not None)
     assert candidates.holder() == "pod-a"
+
+
+def test_a_release_the_api_refuses_is_logged_and_stop_still_returns(
+    candidates: Candidates, caplog: pytest.LogCaptureFixture
+) -> None:
+    leader = candidates.start("pod-a", SLOW)
+    assert eventually(leader.is_leader)
+    candidates.cluster.inject(LEASES, 500, method="PUT")
+    leader.stop()
+    assert not leader.is_leader()
+    assert "could not release the Lease" in caplog.text
+    assert candidates.holder() == "pod-a"  # a successor waits for it to expire
+    assert ("pod-a", "stopped") in candidates.calls
