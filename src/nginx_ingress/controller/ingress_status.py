@@ -264,8 +264,12 @@ class IngressStatusReporter:
         if not self._leadership.is_leader():
             return
         current = self._current(key)
-        if current is None:
-            return  # not listed yet (its listing will queue it), or deleted
+        if current is None:  # not listed yet (its listing will queue it), or deleted
+            with self._lock:
+                if key not in self._ours:  # deleted after it left our class: forget it
+                    self._released.discard(key)
+                    self._written.pop(key, None)
+            return
         with self._lock:
             shown = self._shown(key, current)
             desired = self._desired(key, current, shown)
