@@ -55,6 +55,7 @@ bench: $(STAMP) system-deps
 	$(BIN)/python bench/devcluster.py
 	$(BIN)/python bench/reflector.py
 	$(BIN)/python bench/import_time.py
+	$(BIN)/python bench/status.py
 
 clean:
 	rm -rf $(BUILD) .mypy_cache .pytest_cache .ruff_cache .hypothesis

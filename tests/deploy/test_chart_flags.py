@@ -13,18 +13,12 @@ import pytest
 from nginx_ingress.cli import build_parser
 from nginx_ingress.cliflags import normalize_bool_flags
 
-from chart_render import COMBINATIONS, NAMESPACE, container, documents
+from chart_render import COMBINATIONS, NAMESPACE, RELEASE, container, documents
 from helm_client import CHART
 from helm_world import HelmWorld
 
-PENDING = {
-    # Ingress status
-    "report-ingress-status",
-    "external-service",
-    # leader election
-    "enable-leader-election",
-    "leader-election-lock-name",
-}
+PENDING: set[str] = set()
+"""Flags the chart would render once the controller accepts them (none now)."""
 
 EVERYTHING_SET: dict[str, Any] = {
     "controller": {
@@ -45,6 +39,10 @@ EVERYTHING_SET: dict[str, Any] = {
         "watchSecretNamespace": "c",
         "defaultTLS": {"secret": "edge/default-tls"},
         "healthStatus": True,
+        "reportIngressStatus": {
+            "externalService": "edge-lb",
+            "leaderElectionLockName": "edge-lock",
+        },
     },
     "prometheus": {"create": False, "port": 9200},
 }
@@ -107,6 +105,35 @@ def test_values_reach_the_controller_as_flags(helm_world: HelmWorld) -> None:
     assert args.nginx_status_allow_cidrs == "10.0.0.0/8,::1"
     assert (args.ready_status, args.ready_status_port) == (False, 8181)
     assert (args.enable_prometheus_metrics, args.prometheus_metrics_listen_port) == (False, 9200)
+    assert (args.report_ingress_status, args.external_service) == (True, "edge-lb")
+    assert (args.enable_leader_election, args.leader_election_lock_name) == (True, "edge-lock")
+
+
+@pytest.mark.parametrize(
+    ("values", "service", "lock"),
+    [
+        # The chart's own Service, a LoadBalancer, is the default external Service.
+        ({}, f"{RELEASE}-controller", f"{RELEASE}-leader-election"),
+        # Not a LoadBalancer: no external Service, the controller reports its pods' nodes.
+        ({"service": {"type": "NodePort"}}, None, f"{RELEASE}-leader-election"),
+        # Without status, no Service and no election (it only decides who writes status).
+        ({"reportIngressStatus": {"enable": False}}, None, None),
+        ({"reportIngressStatus": {"enableLeaderElection": False}}, f"{RELEASE}-controller", None),
+    ],
+)
+def test_status_and_leader_election_flags(
+    helm_world: HelmWorld, values: dict[str, Any], service: str | None, lock: str | None
+) -> None:
+    rendered = documents(helm_world.render.render({"controller": values}))
+    args = parse(container(rendered)["args"])
+    assert args.external_service == service
+    leases = [d for d in rendered if d["kind"] == "Lease"]
+    if lock is None:
+        assert not (args.report_ingress_status and args.enable_leader_election)
+        assert leases == []
+    else:
+        assert (args.enable_leader_election, args.leader_election_lock_name) == (True, lock)
+        assert [d["metadata"]["name"] for d in leases] == [lock]
 
 
 def test_nginx_oss_loads_debians_stream_module_and_plus_loads_none(helm_world: HelmWorld) -> None:
@@ -128,11 +155,9 @@ def test_pending_flags_are_marked_in_the_one_arguments_helper() -> None:
     assert pending == PENDING
 
 
-@pytest.mark.parametrize("flag", sorted(PENDING))
-def test_a_pending_flag_is_still_unknown_to_the_controller(flag: str) -> None:
-    """Fails once the controller accepts the flag: then move its line in _args.tpl out of
-    the PENDING block, drop it from PENDING here, and drop its verbs from the allowlist in
-    tests/deploy/test_chart_rbac.py."""
-    assert flag not in known_flags(), (
-        f"`nginx-ingress run` accepts -{flag} now: render it (templates/_args.tpl)"
-    )
+def test_no_pending_flag_is_known_to_the_controller_yet() -> None:
+    """Fails once the controller accepts a pending flag: then move its line in _args.tpl
+    out of the PENDING block, drop it from PENDING here, and drop its verbs from the
+    allowlist in tests/deploy/test_chart_rbac.py."""
+    known = PENDING & known_flags()
+    assert not known, f"`nginx-ingress run` accepts {sorted(known)} now: render them (_args.tpl)"

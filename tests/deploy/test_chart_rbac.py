@@ -4,8 +4,9 @@ The local API server enforces the Roles Helm stored, so a missing verb fails a t
 verb granted but never used is either pending (below, with its reason) or a failure.
 
 The routing scenario runs beside the zone-sync one (the same `chart_world` fixture, with
-Ingresses, their Services, EndpointSlices and a TLS Secret seeded); the leader-election and
-status issue removes its entries from PENDING.
+Ingresses, their Services, EndpointSlices and a TLS Secret seeded), and so do leader
+election and Ingress status: two replicas, the Lease Helm created, the chart's
+LoadBalancer Service as the address, or the pods' nodes when the Service is a NodePort.
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ from typing import Any
 
 import pytest
 
+from nginx_ingress_dev.devcluster import DevCluster
+from status_helpers import leaders, metric
+
 from backends import backends
 from certificates import make_certificate
 from chart_cluster import stored_objects
@@ -23,17 +27,28 @@ from chart_world import ChartWorld
 from controller_harness import events, eventually, handled
 from rbac_usage import Grant
 
+
+def lease_of(cluster: DevCluster, name: str) -> str | None:
+    lease = cluster.get_object("Lease", NAMESPACE, name)
+    return None if lease is None else (lease.get("spec") or {}).get("holderIdentity")
+
+
 HEADLESS = f"{RELEASE}-headless"
 KINDS = {"deployment": "Deployment", "daemonset": "DaemonSet", "statefulset": "StatefulSet"}
 
 PENDING: dict[tuple[str, str, str, str], str] = {
     # (scope: "cluster" or "namespace", API group, resource, verb): why it is granted before
     # the controller uses it. A used entry fails the test too: then delete it here.
-    ("cluster", "networking.k8s.io", "ingresses/status", "update"): "Ingress status",
-    ("namespace", "coordination.k8s.io", "leases", "get"): "leader election",
-    ("namespace", "coordination.k8s.io", "leases", "update"): "leader election",
-    ("namespace", "coordination.k8s.io", "leases", "create"): "leader election",
 }
+
+STATUS_ELSEWHERE = {
+    # Used by test_leader_election_and_status_under_the_charts_rbac, not by scenarios that
+    # have no address to report or never lose the Lease the chart creates.
+    Grant("cluster", "networking.k8s.io", "ingresses/status", "update"),
+    Grant(NAMESPACE, "coordination.k8s.io", "leases", "create"),
+}
+LEFTOVER_CLEANUP = Grant(NAMESPACE, "", "services", "delete")
+"""NGINX OSS: used only to delete a Service an earlier NGINX Plus run left (tested below)."""
 
 
 PENDING_OSS = PENDING
@@ -134,7 +149,7 @@ def test_zone_sync_lifecycle_under_the_charts_rbac(chart_world: ChartWorld, kind
     assert world.forbidden() == []
     assert not events(cluster, "ZoneSyncServiceFailed")
     never_used, pending_but_used = world.unused_grants(rendered, pending_for(rendered))
-    assert not never_used, f"granted, never used, not pending: {sorted(map(str, never_used))}"
+    assert never_used == STATUS_ELSEWHERE, sorted(map(str, never_used))
     assert not pending_but_used, (
         f"used now, remove from PENDING: {sorted(map(str, pending_but_used))}"
     )
@@ -179,7 +194,7 @@ def test_nginx_oss_serves_under_the_charts_rbac_and_removes_a_plus_leftover(
     assert eventually(lambda: handled(cluster, stored["metadata"]["resourceVersion"]), 30)
     assert world.forbidden() == []
     never_used, pending_but_used = world.unused_grants(rendered, pending_for(rendered))
-    assert not never_used, f"granted, never used, not pending: {sorted(map(str, never_used))}"
+    assert never_used == STATUS_ELSEWHERE, sorted(map(str, never_used))
     assert not pending_but_used, (
         f"used now, remove from PENDING: {sorted(map(str, pending_but_used))}"
     )
@@ -263,10 +278,139 @@ def test_routing_under_the_charts_rbac(chart_world: ChartWorld) -> None:
         )
         assert world.forbidden() == []
         never_used, pending_but_used = world.unused_grants(rendered, pending_for(rendered))
-        # Used only to delete a Service an earlier NGINX Plus run left: the test above.
-        leftover_cleanup = {Grant(NAMESPACE, "", "services", "delete")}
-        assert never_used == leftover_cleanup, sorted(map(str, never_used))
+        # The chart's LoadBalancer Service has no address here: nothing to write.
+        assert never_used == {LEFTOVER_CLEANUP, *STATUS_ELSEWHERE}, sorted(map(str, never_used))
         assert not pending_but_used, (
             f"used now, remove from PENDING: {sorted(map(str, pending_but_used))}"
         )
         assert controller.stop() == 0
+
+
+def seed_app_ingress(cluster: DevCluster, app: str = "shop") -> None:
+    cluster.seed([
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": app}},
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"namespace": app, "name": "web"},
+            "spec": {"ports": [{"name": "http", "port": 80, "protocol": "TCP"}]},
+        },
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "Ingress",
+            "metadata": {"namespace": app, "name": "web"},
+            "spec": {
+                "ingressClassName": "nginx",
+                "rules": [
+                    {
+                        "host": "web.shop.example",
+                        "http": {
+                            "paths": [
+                                {
+                                    "path": "/",
+                                    "pathType": "Prefix",
+                                    "backend": {"service": {"name": "web", "port": {"number": 80}}},
+                                }
+                            ]
+                        },
+                    }
+                ],
+            },
+        },
+    ])  # fmt: skip
+
+
+def ingress_status(cluster: DevCluster, app: str = "shop") -> list[dict[str, Any]]:
+    found = cluster.get_object("Ingress", app, "web")
+    assert found is not None
+    return list(((found.get("status") or {}).get("loadBalancer") or {}).get("ingress") or [])
+
+
+def set_load_balancer(cluster: DevCluster, address: str) -> None:
+    service = cluster.get_object("Service", NAMESPACE, f"{RELEASE}-controller")
+    assert service is not None
+    service["status"] = {"loadBalancer": {"ingress": [{"ip": address}]}}
+    cluster.seed([service])
+
+
+def test_leader_election_and_status_under_the_charts_rbac(chart_world: ChartWorld) -> None:
+    """Two replicas, the Lease Helm created (empty), the chart's LoadBalancer Service as the
+    address: one leader writes the Ingress's status through `ingresses/status`, follows the
+    Service's address, and creates the Lease again when someone deletes it."""
+    world, cluster = chart_world, chart_world.cluster
+    seed_app_ingress(cluster)
+    rendered = world.install({"controller": {"kind": "deployment", "replicaCount": 2}})
+    lock = one(rendered, "Lease")["metadata"]["name"]
+    assert not cluster.get_object("Lease", NAMESPACE, lock).get("spec")  # type: ignore[union-attr]
+    set_load_balancer(cluster, "192.0.2.80")
+    controllers = world.start(rendered, replicas=2)
+    assert eventually(lambda: ingress_status(cluster) == [{"ip": "192.0.2.80"}], 30)
+    assert eventually(lambda: len(leaders(controllers)) == 1, 30)
+    holder = lease_of(cluster, lock)
+    assert holder in {p["metadata"]["name"] for p in cluster.objects("Pod", NAMESPACE)}
+    # Once the follower has seen who leads, it waits for a deleted Lease as for an expired one.
+    assert eventually(
+        lambda: all(
+            f"{holder} is the leader" in c.output() or c in leaders(controllers)
+            for c in controllers
+        ),
+        30,
+    )
+
+    cluster.delete_object("Lease", NAMESPACE, lock)
+    assert eventually(lambda: lease_of(cluster, lock) == holder, 30)  # the leader's create
+    set_load_balancer(cluster, "192.0.2.81")
+    assert eventually(lambda: ingress_status(cluster) == [{"ip": "192.0.2.81"}], 30)
+    assert len(leaders(controllers)) == 1
+
+    assert world.forbidden() == []
+    never_used, pending_but_used = world.unused_grants(rendered, pending_for(rendered))
+    assert never_used == {LEFTOVER_CLEANUP}, sorted(map(str, never_used))
+    assert not pending_but_used
+    assert all(c.stop() == 0 for c in controllers)
+
+
+def test_status_from_the_pods_nodes_under_the_charts_rbac(chart_world: ChartWorld) -> None:
+    """A NodePort Service: no external Service, so the controller watches its pods (the
+    Role grants list and watch on them only then) and reports their nodes."""
+    world, cluster = chart_world, chart_world.cluster
+    seed_app_ingress(cluster)
+    values = {"controller": {"kind": "deployment", "service": {"type": "NodePort"}}}
+    rendered = world.install(values)
+    assert "-external-service" not in " ".join(container(rendered)["args"])
+    (controller,) = world.start(rendered, replicas=1)
+    (pod,) = cluster.objects("Pod", NAMESPACE)
+    pod["status"] = {"phase": "Running", "hostIP": "10.9.0.4"}
+    cluster.seed([pod])
+    assert eventually(lambda: ingress_status(cluster) == [{"ip": "10.9.0.4"}], 30)
+    assert eventually(lambda: bool(cluster.objects("Event", "shop")), 30)
+    assert world.forbidden() == []
+    never_used, _ = world.unused_grants(rendered, pending_for(rendered))
+    leases_create = Grant(NAMESPACE, "coordination.k8s.io", "leases", "create")
+    assert never_used == {LEFTOVER_CLEANUP, leases_create}, sorted(map(str, never_used))
+    assert controller.stop() == 0
+
+
+def test_without_the_status_grant_writes_are_refused_and_serving_goes_on(
+    chart_world: ChartWorld,
+) -> None:
+    """The scenarios above can fail: without `update` on `ingresses/status` in the stored
+    ClusterRole, the leader's writes are refused (403), counted, and routing goes on."""
+    world, cluster = chart_world, chart_world.cluster
+    seed_app_ingress(cluster)
+    rendered = world.install({"controller": {"kind": "deployment"}})
+    name = one(rendered, "ClusterRole")["metadata"]["name"]
+    cluster_role = cluster.get_object("ClusterRole", "", name)
+    assert cluster_role is not None
+    cluster_role["rules"] = [
+        r for r in cluster_role["rules"] if r["resources"] != ["ingresses/status"]
+    ]
+    cluster.seed([cluster_role])
+    set_load_balancer(cluster, "192.0.2.80")
+    (controller,) = world.start(rendered, replicas=1)
+    assert eventually(lambda: "update ingresses/status shop/web" in world.forbidden(), 30)
+    assert ingress_status(cluster) == []
+    assert eventually(
+        lambda: (metric(controller, "ingress_status_updates_total", result="error") or 0) >= 1
+    )
+    assert eventually(lambda: controller.http_status("ready", "/nginx-ready") == 200, 30)

@@ -37,17 +37,19 @@ flags. tests/deploy/test_chart_flags.py fails if a rendered flag is one that
 {{- end }}
 - -health-status={{ $c.healthStatus }}
 - -health-status-uri={{ $c.healthStatusURI }}
-{{- /*
-PENDING: flags the controller does not accept yet. Their values, RBAC and objects (the Lease)
-are in place; move each line above this comment when `nginx-ingress run --help` lists its
-flag (tests/deploy/test_chart_flags.py fails until then, and once it does).
-
-Ingress status:
 - -report-ingress-status={{ $c.reportIngressStatus.enable }}
-- -external-service={{ include "nginx-ingress.externalService" . }}   (only if status is reported and the name is not empty)
-
-leader election:
+{{- if $c.reportIngressStatus.enable }}
+{{- with include "nginx-ingress.externalService" . }}
+- -external-service={{ . }}
+{{- end }}
+{{- end }}
 - -enable-leader-election={{ $c.reportIngressStatus.enableLeaderElection }}
-- -leader-election-lock-name={{ include "nginx-ingress.leaderElectionName" . }}   (only if enabled)
+{{- if and $c.reportIngressStatus.enable $c.reportIngressStatus.enableLeaderElection }}
+- -leader-election-lock-name={{ include "nginx-ingress.leaderElectionName" . }}
+{{- end }}
+{{- /*
+PENDING: flags the controller does not accept yet (none now). Their values, RBAC and objects
+go in place first; move each line above this comment when `nginx-ingress run --help` lists
+its flag (tests/deploy/test_chart_flags.py fails until then, and once it does).
 */ -}}
 {{- end }}

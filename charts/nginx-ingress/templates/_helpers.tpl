@@ -62,11 +62,20 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- default (include "nginx-ingress.fullname" .) .Values.controller.serviceAccount.name }}
 {{- end }}
 
+{{/* Leader election runs only where status is reported: it decides who writes it. */}}
+{{- define "nginx-ingress.leaderElection" -}}
+{{- if and .Values.controller.reportIngressStatus.enable .Values.controller.reportIngressStatus.enableLeaderElection }}true{{ end }}
+{{- end }}
+
 {{- define "nginx-ingress.leaderElectionName" -}}
 {{- default (printf "%s-leader-election" (include "nginx-ingress.fullname" .)) .Values.controller.reportIngressStatus.leaderElectionLockName }}
 {{- end }}
 
-{{/* The Service whose address goes into Ingress status (pending with the status issue). */}}
+{{/*
+The Service whose address goes into Ingress status (`-external-service`, a name in the
+release namespace): the value, else the chart's Service when it is a LoadBalancer; empty
+otherwise, and the controller reports the nodes of its pods.
+*/}}
 {{- define "nginx-ingress.externalService" -}}
 {{- if .Values.controller.reportIngressStatus.externalService }}
 {{- .Values.controller.reportIngressStatus.externalService }}

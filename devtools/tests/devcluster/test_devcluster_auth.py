@@ -200,3 +200,53 @@ def test_rbac_allows_what_the_roles_grant_and_forbids_the_rest(
             client.CoreV1Api(api).list_namespaced_secret("default")
         assert outsider.value.status == 403
         assert client.VersionApi(api).get_code().major == "1"  # discovery is open
+
+
+def test_resource_names_allow_listing_and_watching_one_object_by_field_selector(
+    dev_cluster_factory: Callable[..., DevCluster],
+) -> None:
+    """kube-apiserver's RequestInfo: a list or watch with the field selector
+    `metadata.name=X` names X for authorization, so `resourceNames: [X]` allows watching
+    that one object (how a leader elector follows its Lease); without the selector, or
+    for another name, it is 403."""
+    rules = """
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: elector, namespace: nginx-ingress}
+rules:
+- apiGroups: [coordination.k8s.io]
+  resources: [leases]
+  resourceNames: [the-lock]
+  verbs: [list, watch]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: elector, namespace: nginx-ingress}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: elector}
+subjects:
+- {kind: ServiceAccount, name: nginx-ingress}
+"""
+    cluster = dev_cluster_factory(
+        tokens={"controller": service_account_user("nginx-ingress", "nginx-ingress")},
+        rbac=RbacAuthorizer.from_manifests(yaml.safe_load_all(rules)),
+    )
+    cluster.seed([{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "nginx-ingress"}}])
+    with api_client_for(cluster, token="controller") as api:
+        leases: Any = client.CoordinationV1Api(api)
+        found = leases.list_namespaced_lease(
+            "nginx-ingress", field_selector="metadata.name=the-lock"
+        )
+        assert found.items == []
+        watched = leases.list_namespaced_lease(
+            "nginx-ingress",
+            field_selector="metadata.name==the-lock",
+            watch=True,
+            timeout_seconds=1,
+            _preload_content=False,
+        )
+        assert watched.status == 200
+        watched.release_conn()
+        for selector in (None, "metadata.name=other", "metadata.name!=the-lock"):
+            with pytest.raises(ApiException) as caught:
+                leases.list_namespaced_lease("nginx-ingress", field_selector=selector)
+            assert caught.value.status == 403, selector

@@ -17,6 +17,10 @@ One sync, in order:
    first apply carries every Ingress and NGINX starts once;
 5. zone sync off: only now, with NGINX no longer naming it, the Service is deleted;
 6. events: the ConfigMap's summary, and one per Ingress whose outcome changed.
+
+Ingress status is not written here: each sync hands the routing table's outcomes and
+the ConfigMap's `external-status-address` to the status reporter (`StatusObserver`),
+which queues its writes on its own threads, so a slow API never holds up a reload.
 """
 
 from __future__ import annotations
@@ -24,9 +28,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
+from typing import Protocol
 
 from nginx_ingress import gcpause
 from nginx_ingress.configmap import ParseResult, Reason, parse_configmap
@@ -53,12 +58,18 @@ from nginx_ingress.nginx.manager import ApplyError, ApplyResult, NginxManager
 from nginx_ingress.observe.metrics import Metrics
 from nginx_ingress.render import render_configuration
 from nginx_ingress.settings import Settings
+from nginx_ingress.values import HostPort
 
 log = logging.getLogger("nginx_ingress.controller")
 
 CONFIGMAP, ZONE_SYNC, EVERYTHING = "ConfigMap", "ZoneSync", "Everything"
 CERTIFICATE_EXPIRY = "CertificateExpiry"
 """A timer's signal: a served certificate expires now (the table knows which)."""
+
+
+class StatusObserver(Protocol):
+    def observe(self, reports: Sequence[IngressReport], configured: Sequence[HostPort]) -> None:
+        """Ingresses whose outcome changed, and the ConfigMap's addresses; must not block."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,8 +100,11 @@ class Controller:
         manager: NginxManager,
         metrics: Metrics,
         recorder: EventRecorder,
+        *,
+        status: StatusObserver | None = None,
     ) -> None:
         self._config = config
+        self._status = status
         self._settings = config.settings
         self._manager = manager
         self._metrics = metrics
@@ -228,6 +242,8 @@ class Controller:
             now,
         )
         self._schedule_expiry()
+        if self._status is not None:
+            self._status.observe(update.reports, result.config.external_status_address)
         self._unreported.extend(update.reports)
         changes = {**self._main_changes(result, zone_sync_ready=ready), **update.changed}
         only_endpoints = set(taken) <= {SERVICE} and not everything

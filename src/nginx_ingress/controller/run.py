@@ -5,6 +5,8 @@ Wires the parts together and owns the process's life:
   finish their requests), stop the listeners, exit 0;
 - NGINX exiting on its own: readiness turns 503 at once, the controller stops and
   exits 1, so Kubernetes restarts the pod.
+Either way the leader-election Lease is released first, so another replica takes over
+Ingress status at once.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
+import math
 import os
 import re
 import shutil
@@ -25,14 +28,20 @@ from nginx_ingress.configmap.parsers import InvalidValue, parse_time
 from nginx_ingress.controller.loop import Controller, ControllerSettings
 from nginx_ingress.controller.preflight import PreflightError, check_ingress_class
 from nginx_ingress.controller.startup import StartupError, prepare
+from nginx_ingress.controller.status import (
+    DEFAULT_LOCK_NAME,
+    StatusReporting,
+    StatusSettings,
+)
 from nginx_ingress.kube.client import KubeConfigError, connect
 from nginx_ingress.kube.events import EventRecorder
+from nginx_ingress.kube.lease import LeaseTiming, LeaseTimingError
 from nginx_ingress.logs import FORMATS, LEVELS, configure
 from nginx_ingress.nginx.manager import ManagerSettings, NginxManager
 from nginx_ingress.observe.metrics import Metrics
 from nginx_ingress.observe.servers import Listener, metrics_listener, readiness_listener
 from nginx_ingress.render import config_version_files
-from nginx_ingress.settings import SettingsError, check_namespace
+from nginx_ingress.settings import SettingsError, check_namespace, check_service_name
 from nginx_ingress.settingsargs import add_settings_arguments, settings_from_arguments
 
 log = logging.getLogger("nginx_ingress.controller")
@@ -135,6 +144,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         metavar="TIME",
         help="but never later than this after the first change (default %(default)s)",
     )
+    add_status_arguments(run)
     group.add_argument(
         *flag_names("log-level"),
         choices=LEVELS,
@@ -150,6 +160,103 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help=f"the controller's log lines: {', '.join(FORMATS)} (default %(default)s)",
     )
     run.set_defaults(run=run_controller)
+
+
+def add_status_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("Ingress status and leader election")
+    add_bool_flag(
+        group,
+        "report-ingress-status",
+        default=True,
+        help="write the controller's address into status.loadBalancer of the Ingresses it serves",
+    )
+    group.add_argument(
+        *flag_names("external-service"),
+        metavar="[NAMESPACE/]NAME",
+        help="the Service whose load-balancer addresses (or external IPs) Ingress status "
+        "reports; NAME alone is in the controller's namespace (default: the ConfigMap's "
+        "external-status-address, else the nodes of the controller's pods)",
+    )
+    add_bool_flag(
+        group,
+        "enable-leader-election",
+        default=True,
+        help="only the replica holding a Lease writes Ingress status",
+    )
+    group.add_argument(
+        *flag_names("leader-election-lock-name"),
+        default=DEFAULT_LOCK_NAME,
+        metavar="NAME",
+        help="the Lease, in the controller's namespace (default %(default)s)",
+    )
+    for flag, default, what in (
+        ("leader-election-lease-duration", "30s", "how long a Lease is valid unless renewed"),
+        ("leader-election-renew-deadline", "15s", "how long a leader may fail to renew"),
+        ("leader-election-retry-period", "7500ms", "how often to renew or try to acquire"),
+    ):
+        group.add_argument(
+            *flag_names(flag), default=default, metavar="TIME", help=f"{what} (default %(default)s)"
+        )
+    group.add_argument(
+        *flag_names("status-update-rate"),
+        type=float,
+        default=50,
+        metavar="N",
+        help="Ingress status writes per second, at most (default %(default)s)",
+    )
+
+
+def parse_external_service(text: str, namespace: str) -> tuple[str, str]:
+    """NIC's NAME (in the controller's namespace), or NAMESPACE/NAME."""
+    service_namespace, slash, name = text.rpartition("/")
+    try:
+        check_namespace(service_namespace if slash else namespace)
+        check_service_name(name)
+    except SettingsError:
+        raise UsageError(
+            f"-external-service: {text!r} must be a Service name, or NAMESPACE/NAME"
+        ) from None
+    return (service_namespace if slash else namespace), name
+
+
+def status_settings(args: argparse.Namespace, namespace: str) -> StatusSettings | None:
+    """None with -report-ingress-status=false."""
+    if not args.report_ingress_status:
+        return None
+    name = args.leader_election_lock_name
+    if len(name) > 253 or not _OBJECT_NAME.fullmatch(name):
+        raise UsageError(
+            f"-leader-election-lock-name: {name!r} is not a Lease name (lower-case letters, "
+            "digits, '-' and '.')"
+        )
+    rate = args.status_update_rate
+    if not (math.isfinite(rate) and rate > 0):
+        raise UsageError(f"-status-update-rate: {rate:g} must be a number above 0")
+    try:
+        timing = LeaseTiming(
+            lease_duration=_seconds(
+                "leader-election-lease-duration", args.leader_election_lease_duration
+            ),
+            renew_deadline=_seconds(
+                "leader-election-renew-deadline", args.leader_election_renew_deadline
+            ),
+            retry_period=_seconds(
+                "leader-election-retry-period", args.leader_election_retry_period
+            ),
+        )
+    except LeaseTimingError as error:
+        raise UsageError(f"leader election: {error}") from None
+    return StatusSettings(
+        external_service=(
+            parse_external_service(args.external_service, namespace)
+            if args.external_service
+            else None
+        ),
+        leader_election=args.enable_leader_election,
+        lock_name=name,
+        timing=timing,
+        rate=rate,
+    )
 
 
 def parse_selector(text: str) -> dict[str, str]:
@@ -234,6 +341,7 @@ def run_controller(args: argparse.Namespace) -> int:
     configure(args.log_level, args.log_format)
     try:
         config = controller_settings(args, dict(os.environ))
+        status = status_settings(args, config.settings.namespace)
         api = connect(args.kubeconfig)
         check_ingress_class(api, config.ingress_class)
         config = dataclasses.replace(
@@ -280,7 +388,20 @@ def run_controller(args: argparse.Namespace) -> int:
 
     listeners: list[Listener] = []
     recorder = EventRecorder(api, instance=config.pod_name)
-    controller = Controller(config, api, manager, metrics, recorder)
+    reporting = None
+    if status is not None:
+        reporting = StatusReporting(
+            api,
+            status,
+            namespace=settings.namespace,
+            pod_name=config.pod_name,
+            watch_namespaces=config.watch_namespaces,
+            metrics=metrics,
+            timing=config.timing,
+        )
+    controller = Controller(
+        config, api, manager, metrics, recorder, status=reporting.reporter if reporting else None
+    )
     try:
         if settings.listeners.ready_status_enabled:
             listeners.append(readiness_listener("", settings.listeners.ready_status, ready))
@@ -307,10 +428,14 @@ def run_controller(args: argparse.Namespace) -> int:
         " Plus" if settings.nginx_plus else "",
     )
     controller.start()
+    if reporting is not None:
+        reporting.start()
     while not signalled and not stop.wait(0.2):
         pass
     stop.set()
     log.info("stopping")
+    if reporting is not None:
+        reporting.stop()  # first: release the Lease, so a successor takes over at once
     controller.stop()
     manager.stop()
     for listener in listeners:

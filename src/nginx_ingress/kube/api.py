@@ -165,6 +165,7 @@ REPLICASETS = Resource("apps", "v1", "ReplicaSet", "replicasets")
 DEPLOYMENTS = Resource("apps", "v1", "Deployment", "deployments")
 DAEMONSETS = Resource("apps", "v1", "DaemonSet", "daemonsets")
 STATEFULSETS = Resource("apps", "v1", "StatefulSet", "statefulsets")
+LEASES = Resource("coordination.k8s.io", "v1", "Lease", "leases")
 WORKLOADS = {r.kind: r for r in (REPLICASETS, DEPLOYMENTS, DAEMONSETS, STATEFULSETS)}
 
 
@@ -176,14 +177,22 @@ STRATEGIC_MERGE_PATCH = "application/strategic-merge-patch+json"
 
 
 class KubeApi:
-    """Requests as dicts in and dicts out, with a timeout on each."""
+    """Requests as dicts in and dicts out, with a timeout on each: `timeout` by default,
+    or the call's own (the leader elector's calls must end before its renew deadline)."""
 
     def __init__(self, client: ApiClient, *, timeout: float = 10.0) -> None:
         self._client = client
         self.timeout = timeout
 
-    def get(self, resource: Resource, name: str, namespace: str | None = None) -> Object:
-        return self._json("GET", resource.path(namespace, name))
+    def get(
+        self,
+        resource: Resource,
+        name: str,
+        namespace: str | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> Object:
+        return self._json("GET", resource.path(namespace, name), timeout=timeout)
 
     def list(
         self,
@@ -203,13 +212,32 @@ class KubeApi:
             query.append(("continue", continue_token))
         return self._json("GET", resource.path(namespace), query, timeout=timeout)
 
-    def create(self, resource: Resource, body: Object, namespace: str | None = None) -> Object:
-        return self._json("POST", resource.path(namespace), body=body)
+    def create(
+        self,
+        resource: Resource,
+        body: Object,
+        namespace: str | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> Object:
+        return self._json("POST", resource.path(namespace), body=body, timeout=timeout)
 
-    def replace(self, resource: Resource, body: Object) -> Object:
+    def replace(self, resource: Resource, body: Object, *, timeout: float | None = None) -> Object:
+        """PUT the whole object; with `metadata.resourceVersion` set, a Conflict (409) says
+        someone changed it since it was read (optimistic concurrency)."""
         metadata = body["metadata"]
         path = resource.path(metadata.get("namespace"), metadata["name"])
-        return self._json("PUT", path, body=body)
+        return self._json("PUT", path, body=body, timeout=timeout)
+
+    def replace_status(
+        self, resource: Resource, body: Object, *, timeout: float | None = None
+    ) -> Object:
+        """PUT to the status subresource: only `status` changes (RBAC `<plural>/status`
+        update). The body is the whole object as last read, metadata included: the API
+        server reads metadata from it, so a partial body could drop labels or annotations."""
+        metadata = body["metadata"]
+        path = resource.path(metadata.get("namespace"), metadata["name"], "status")
+        return self._json("PUT", path, body=body, timeout=timeout)
 
     def patch(
         self,
@@ -219,9 +247,14 @@ class KubeApi:
         *,
         namespace: str | None = None,
         content_type: str = MERGE_PATCH,
+        timeout: float | None = None,
     ) -> Object:
         return self._json(
-            "PATCH", resource.path(namespace, name), body=patch, content_type=content_type
+            "PATCH",
+            resource.path(namespace, name),
+            body=patch,
+            content_type=content_type,
+            timeout=timeout,
         )
 
     def delete(
@@ -231,12 +264,13 @@ class KubeApi:
         namespace: str | None = None,
         *,
         uid: str | None = None,
+        timeout: float | None = None,
     ) -> None:
         """Delete; with `uid`, only that very object (a precondition, not a race)."""
         body: Object = {"apiVersion": "v1", "kind": "DeleteOptions"}
         if uid is not None:
             body["preconditions"] = {"uid": uid}
-        self._json("DELETE", resource.path(namespace, name), body=body)
+        self._json("DELETE", resource.path(namespace, name), body=body, timeout=timeout)
 
     def watch(
         self,

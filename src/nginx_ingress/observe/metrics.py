@@ -7,7 +7,7 @@ controllers can run in one test process.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, disable_created_metrics
 
@@ -54,6 +54,15 @@ class Metrics:
         self._ingress_resources.labels(self._class, "regular").set(0)
         for reason in ("endpoints", "other"):
             self._reloads.labels(self._class, reason)
+        self._leader = gauge(
+            "leader", "1 if this replica holds the leader-election Lease and writes status", ()
+        )
+        self._leader.labels(self._class).set(0)
+        self._status_updates = counter(
+            "ingress_status_updates", "Writes of Ingress status, by result", ("result",)
+        )
+        for result in ("success", "conflict", "error"):
+            self._status_updates.labels(self._class, result)
 
     def _counter(self, name: str, documentation: str, labels: tuple[str, ...]) -> Counter:
         """A counter whose first label is `class`, as all of NIC's metrics have."""
@@ -82,6 +91,15 @@ class Metrics:
     def set_ingress_resources(self, regular: int) -> None:
         """Ingresses served (NIC also counts mergeable "master" and "minion", not offered yet)."""
         self._ingress_resources.labels(self._class, "regular").set(regular)
+
+    def track_leader(self, is_leader: Callable[[], bool]) -> None:
+        """`leader` asks the elector on every scrape: it turns 0 the moment the renew
+        deadline passes, not when the elector's thread next notices."""
+        self._leader.labels(self._class).set_function(lambda: 1.0 if is_leader() else 0.0)
+
+    def status_update(self, result: str) -> None:
+        """One write of an Ingress's status: `success`, `conflict` or `error`."""
+        self._status_updates.labels(self._class, result).inc()
 
     def set_zone_sync(self, *, enabled: bool, service_ready: bool) -> None:
         self._zone_sync_enabled.labels(self._class).set(int(enabled))

@@ -284,7 +284,7 @@ class Api:
                     resource=route.resource.plural,
                     subresource=route.subresource or "",
                     namespace=route.namespace or "",
-                    name=route.name or "",
+                    name=route.name or self._named_by_selector(request, route, verb),
                 ),
             )
         handler: Callable[[Request, Route], Response | StreamingResponse] = getattr(
@@ -337,6 +337,20 @@ class Api:
         if subresource is not None and not (subresource == "status" and resource.has_status):
             raise NotFound(f"the server could not find the requested resource ({path})")
         return Route(resource, namespace, name, subresource, legacy_watch)
+
+    @staticmethod
+    def _named_by_selector(request: Request, route: Route, verb: str) -> str:
+        """kube-apiserver's RequestInfo: a list or watch whose field selector requires
+        `metadata.name=X` names X, so RBAC `resourceNames` can allow watching one object
+        (a leader-election Lease, say)."""
+        if verb not in ("list", "watch"):
+            return ""
+        try:
+            selector = parse_field_selector(request.query.get("fieldSelector"), route.resource)
+        except ApiError:
+            return ""  # the handler reports the bad selector
+        names = {r.value for r in selector.requirements if r.label == "metadata.name" and r.equal}
+        return names.pop() if len(names) == 1 else ""
 
     @staticmethod
     def _verb(request: Request, route: Route) -> str:
