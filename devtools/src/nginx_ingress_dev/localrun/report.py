@@ -14,10 +14,6 @@ it recorded, read from where a cluster's user would read them.
 The controller posts events from a background queue just after it applied a
 configuration, so the lines of one change are printed together once the report
 has been quiet for a moment.
-
-Until the controller reports Ingress status itself (not implemented yet), the
-report writes NGINX's address, 127.0.0.1, into the status of each Ingress the
-controller serves, so `kubectl get ingress` shows an ADDRESS as in a cluster.
 """
 
 from __future__ import annotations
@@ -32,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from nginx_ingress.nginx.confirm import config_version
-from nginx_ingress_dev.devcluster.errors import ApiError, Expired
+from nginx_ingress_dev.devcluster.errors import Expired
 from nginx_ingress_dev.devcluster.selectors import EVERYTHING
 from nginx_ingress_dev.devcluster.store import Store
 from nginx_ingress_dev.devcluster.watch import ADDED, Watcher
@@ -48,7 +44,6 @@ OUTCOMES = {
 }
 """The reasons that state an object's current outcome (others, such as InvalidValue,
 detail it)."""
-NGINX_ADDRESS = "127.0.0.1"
 _VERSION_FILE = re.compile(r"return 200 (\d+);")
 
 
@@ -209,34 +204,8 @@ class LiveReport:
                 f"{done} version {self._pending_version}: "
                 f"{plural(served, 'Ingress', 'Ingresses')}, {plural(problems, 'problem')}"
             )
-            if not self._render_only:
-                self._publish_status(current)
         lines.extend(self._pending)
         self._pending, self._pending_version = [], None
         self._console.lines(lines)
         if lines and lines[0].startswith(("applied", "wrote")):
             self.first_applied.set()
-
-    def _publish_status(self, current: Mapping[tuple[str, str, str], Outcome]) -> None:
-        """NGINX's address in the status of each served Ingress; taken away from an Ingress
-        that is rejected now (the controller's job, until it does it)."""
-        wanted = [{"ip": NGINX_ADDRESS}]
-        for key, outcome in current.items():
-            if key[0] != "Ingress":
-                continue
-            _, namespace, name = key
-            serve = outcome.reason in SERVED
-
-            def change(ingress: dict[str, Any] | None, serve: bool = serve) -> dict[str, Any]:
-                assert ingress is not None  # modify() without create_missing
-                balancer = ingress.setdefault("status", {}).setdefault("loadBalancer", {})
-                if serve and not balancer.get("ingress"):
-                    balancer["ingress"] = wanted
-                elif not serve and balancer.get("ingress") == wanted:
-                    balancer.pop("ingress")
-                return ingress
-
-            try:
-                self._store.modify(self._ingresses, namespace, name, change, subresource="status")
-            except ApiError as error:
-                log.debug("status of Ingress %s/%s not written: %s", namespace, name, error)

@@ -132,7 +132,13 @@ def create_controller_workload(store: Store, identity: ControllerIdentity) -> No
                     "ownerReferences": [_owner("ReplicaSet", replica_set.obj)],
                 },
                 "spec": {"containers": [container]},
-                "status": {"phase": "Running", "podIP": "127.0.0.1", "hostIP": "127.0.0.1"},
+                # The node's address is what the controller reports in Ingress status.
+                "status": {
+                    "phase": "Running",
+                    "podIP": "127.0.0.1",
+                    "hostIP": "127.0.0.1",
+                    "conditions": [{"type": "Ready", "status": "True"}],
+                },
             }
         ],
     )
