@@ -77,6 +77,7 @@ def cluster_objects(replicas: int = 2) -> list[dict[str, Any]]:
                     "ownerReferences": [_owner("ReplicaSet", f"nginx-ingress-{HASH}")],
                 },
                 "spec": {"containers": [{"name": "controller", "image": "nginx-ingress"}]},
+                "status": {"conditions": [{"type": "Ready", "status": "True"}]},
             }
         )
     return objects

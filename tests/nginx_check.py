@@ -41,6 +41,7 @@ PLUS_ONLY_DIRECTIVES = frozenset(
         "zone_sync_connect_retry_interval",
         "zone_sync_buffers",
         "zone_sync_recv_buffer_size",
+        "sticky",
     }
 )
 
@@ -199,6 +200,12 @@ def _without_plus(directives: list[Payload]) -> list[Payload]:
     for directive in directives:
         if is_plus_only(directive):
             continue
+        if (
+            directive["directive"] in ("limit_req_zone", "keyval_zone")
+            and "sync" in directive["args"]
+        ):
+            # `sync` is a Plus parameter of an otherwise OSS directive: drop the parameter.
+            directive = {**directive, "args": [a for a in directive["args"] if a != "sync"]}
         if "block" in directive:
             if any(
                 child["directive"] in PLUS_ONLY_HANDLERS and is_plus_only(child)

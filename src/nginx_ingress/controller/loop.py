@@ -39,12 +39,14 @@ from nginx_ingress.controller.informers import (
     ClusterInformers,
 )
 from nginx_ingress.controller.ingress_events import IngressEvents
+from nginx_ingress.controller.replicas import ReplicaCount
 from nginx_ingress.controller.report import Summary, SyncOutcome, describe_apply, summarize
 from nginx_ingress.controller.zonesync import ZoneSyncService
 from nginx_ingress.debounce import Debouncer
 from nginx_ingress.generate import RoutingSummary, build_configuration
+from nginx_ingress.generate.ingress import reads_replicas
 from nginx_ingress.generate.table import Changes, IngressReport, RoutingTable
-from nginx_ingress.kube.api import CONFIGMAPS, KubeApi, Object
+from nginx_ingress.kube.api import CONFIGMAPS, KubeApi, KubeError, Object
 from nginx_ingress.kube.events import WARNING, EventRecorder, ObjectReference
 from nginx_ingress.kube.headless import ServiceOutcome, ServiceState
 from nginx_ingress.kube.reflector import Backoff, Reflector, WatchTiming
@@ -56,7 +58,7 @@ from nginx_ingress.settings import Settings
 
 log = logging.getLogger("nginx_ingress.controller")
 
-CONFIGMAP, ZONE_SYNC, EVERYTHING = "ConfigMap", "ZoneSync", "Everything"
+CONFIGMAP, ZONE_SYNC, EVERYTHING, REPLICAS = "ConfigMap", "ZoneSync", "Everything", "Replicas"
 CERTIFICATE_EXPIRY = "CertificateExpiry"
 """A timer's signal: a served certificate expires now (the table knows which)."""
 
@@ -107,6 +109,8 @@ class Controller:
         self._main: dict[str, str] = {}
         self._unreported: list[IngressReport] = []
         self._first_apply = True
+        self._inputs: tuple[bool, int] = (False, 1)
+        """(zone sync in place, ready replicas) the table last built with."""
         self._table = RoutingTable(self._settings, config.ingress_class)
         self._ingress_events = IngressEvents(recorder)
 
@@ -123,6 +127,12 @@ class Controller:
             config.pod_name,
             selector_override=config.service_selector,
             on_change=lambda: self._changed(ZONE_SYNC, frozenset()),
+            timing=config.timing,
+        )
+        self._replicas = ReplicaCount(
+            api,
+            self._settings.namespace,
+            on_change=lambda: self._changed(REPLICAS, frozenset()),
             timing=config.timing,
         )
         self._configmap_reflector: Reflector[Object] | None = None
@@ -157,6 +167,8 @@ class Controller:
         gates: list[Reflector[object]] = [self._zone_sync.service_reflector]  # type: ignore[list-item]
         if self._configmap_reflector is not None:
             gates.append(self._configmap_reflector)  # type: ignore[arg-type]
+        if self._replicas.reflector is not None:
+            gates.append(self._replicas.reflector)  # type: ignore[arg-type]
         return [*gates, *self._informers.reflectors]
 
     def start(self) -> None:
@@ -177,6 +189,7 @@ class Controller:
         if self._configmap_reflector is not None:
             self._configmap_reflector.stop()
         self._zone_sync.stop()
+        self._replicas.stop()
         self._informers.stop()
 
     def _changed(self, kind: str, keys: frozenset[str]) -> None:
@@ -213,20 +226,29 @@ class Controller:
         if wanted:
             outcome = self._zone_sync.converge(enabled=True, port=zone_sync.port)
         ready = outcome.state is ServiceState.READY
+        if self._count_replicas(first=self._first_apply):
+            # The first apply waits for the count (the pods' list triggers the next sync),
+            # so that scaled rate limits start right, with one reload.
+            self._changes.put_back(dict(taken))
+            return []
 
+        inputs = (wanted and ready, self._replicas.count())
         now = time.time()
         update = self._table.update(
             Changes(
                 ingresses=frozenset(taken.get(INGRESS, ())),
                 services=frozenset(taken.get(SERVICE, ())),
                 secrets=frozenset(taken.get(SECRET, ())),
-                everything=everything,
+                everything=everything or inputs != self._inputs,
                 expired=self._table.expired(now),
+                zone_sync=inputs[0],
+                replicas=inputs[1],
             ),
             self._informers,
             result.config,
             now,
         )
+        self._inputs = inputs
         self._schedule_expiry()
         self._unreported.extend(update.reports)
         changes = {**self._main_changes(result, zone_sync_ready=ready), **update.changed}
@@ -254,6 +276,27 @@ class Controller:
             self._ingress_events.report(self._unreported, refused)
             self._unreported = []
         return synced.retry_reasons()
+
+    def _count_replicas(self, *, first: bool) -> bool:
+        """Start counting the controller's replicas once an Ingress asks for `limit-req-scale`;
+        True when the first apply must wait for that count."""
+        if self._replicas.reflector is not None:
+            return False
+        wanted = self._table.reads_replicas or (
+            first and any(reads_replicas(i) for i in self._informers.ingresses.values())
+        )
+        if not wanted:
+            return False
+        try:
+            selector = self._zone_sync.selector()
+        except KubeError as error:
+            log.warning(
+                "cannot read the controller's own Pod (%s): limit-req-scale counts 1 replica",
+                error,
+            )
+            return False
+        self._replicas.start(selector)
+        return first
 
     def _schedule_expiry(self) -> None:
         """A sync when the next served certificate expires, so its Ingress is warned about

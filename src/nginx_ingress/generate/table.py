@@ -29,6 +29,8 @@ from nginx_ingress.generate.ingress import (
     IngressResult,
     generate_checked,
     hosts_of,
+    reads_replicas,
+    reads_zone_sync,
     upstream_names,
 )
 from nginx_ingress.generate.names import disambiguated_stem, ingress_stem
@@ -49,10 +51,16 @@ class Changes:
     """Services whose object or EndpointSlices changed."""
     secrets: frozenset[str] = frozenset()
     everything: bool = False
-    """The ConfigMap or an IngressClass changed: every Ingress is looked at again."""
+    """Look at every Ingress again (the ConfigMap, an IngressClass, zone sync or the replica
+    count changed); only those whose inputs changed are built again."""
     expired: frozenset[str] = frozenset()
     """Ingresses a certificate of which expired since they were built (`RoutingTable.
     expired`): built again although their inputs did not change."""
+    zone_sync: bool = False
+    """Zone sync is on and its Service in place (when it toggles, pass `everything`: only
+    the Ingresses with synced zones are built again)."""
+    replicas: int = 1
+    """Ready controller replicas, for `limit-req-scale` (when it changes, pass `everything`)."""
 
 
 class Outcome:
@@ -81,6 +89,7 @@ class _Entry:
     stem: str = ""
     rejected: tuple[Problem, ...] = ()
     inputs: IngressInputs | None = None
+    config: GlobalConfig | None = None
     result: IngressResult | None = None
     files: dict[str, str] = field(default_factory=dict)
 
@@ -92,8 +101,9 @@ class _Pass:
     source: ClusterSource
     config: GlobalConfig
     now: float
-    everything: bool
     forced: frozenset[str]
+    zone_sync: bool
+    replicas: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +126,8 @@ class RoutingTable:
         self._stems = Claims()
         self._upstreams = Claims()
         self._host_lengths: dict[int, int] = {}
+        self._scaling: set[str] = set()
+        """Ingresses with `limit-req-scale` (the controller counts replicas only for them)."""
         self._files: dict[str, str] = {}
         self._owners: dict[str, str] = {}
         self._secret_users: dict[str, set[str]] = {}
@@ -173,6 +185,11 @@ class RoutingTable:
                 return
             heapq.heappop(self._expiries)
 
+    @property
+    def reads_replicas(self) -> bool:
+        """Some Ingress of ours scales its rate limit by the replica count."""
+        return bool(self._scaling)
+
     def owner_of(self, path: str) -> str | None:
         """The Ingress a file belongs to, for NGINX's refusals (Secrets may have several)."""
         return self._owners.get(path)
@@ -199,7 +216,9 @@ class RoutingTable:
             for key in sorted(touched):
                 rebuild.add(key)
                 rebuild.update(self._refresh(key, source, reports))
-            context = _Pass(source, config, now, changes.everything, changes.expired)
+            context = _Pass(
+                source, config, now, changes.expired, changes.zone_sync, changes.replicas
+            )
             for key in sorted(rebuild):
                 entry = self._entries.get(key)
                 if entry is None or entry.rejected:
@@ -242,6 +261,10 @@ class RoutingTable:
 
     def _claim(self, key: str, ingress: Ingress, hosts: Iterable[str]) -> set[str]:
         hosts = tuple(hosts)
+        if hosts and reads_replicas(ingress):
+            self._scaling.add(key)
+        else:
+            self._scaling.discard(key)
         lengths = self._host_lengths
         for host in self._hosts.claimed_by(key):
             lengths[len(host)] -= 1
@@ -284,10 +307,13 @@ class RoutingTable:
                 for name in self._upstreams.claimed_by(key)
                 if self._upstreams.winner(name) != key
             ),
+            zone_sync=context.zone_sync and reads_zone_sync(ingress),
+            replicas=context.replicas if reads_replicas(ingress) else 1,
         )
-        if inputs == entry.inputs and not context.everything and key not in context.forced:
+        # The ConfigMap's config is an input too: a new object only when its data changed.
+        if inputs == entry.inputs and context.config is entry.config and key not in context.forced:
             return
-        entry.inputs = inputs
+        entry.inputs, entry.config = inputs, context.config
         result = generate_checked(inputs, context.config, self._settings, context.now)
         entry.result = result
         files: dict[str, str] = {}
