@@ -197,13 +197,11 @@ def strip_plus_only(payload: Payload) -> None:
 
 def _without_plus(directives: list[Payload]) -> list[Payload]:
     kept = []
-    for directive in directives:
-        if is_plus_only(directive):
+    for original in directives:
+        if is_plus_only(original):
             continue
-        if (
-            directive["directive"] in ("limit_req_zone", "keyval_zone")
-            and "sync" in directive["args"]
-        ):
+        directive = original
+        if directive["directive"] == "limit_req_zone" and "sync" in directive["args"]:
             # `sync` is a Plus parameter of an otherwise OSS directive: drop the parameter.
             directive = {**directive, "args": [a for a in directive["args"] if a != "sync"]}
         if "block" in directive:
