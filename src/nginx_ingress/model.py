@@ -104,6 +104,8 @@ class HttpContext:
     resolver: Resolver | None
     resolver_timeout: Time | None
     status_server: StatusServer | None
+    api_socket: PurePosixPath | None = None
+    """NGINX Plus: the unix socket of the read-write API (upstream servers without a reload)."""
 
 
 @dataclass(frozen=True, slots=True)

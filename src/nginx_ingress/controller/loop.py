@@ -39,21 +39,26 @@ from nginx_ingress.controller.informers import (
     ClusterInformers,
 )
 from nginx_ingress.controller.ingress_events import IngressEvents
+from nginx_ingress.controller.plus import update_servers
 from nginx_ingress.controller.replicas import ReplicaCount
 from nginx_ingress.controller.report import Summary, SyncOutcome, describe_apply, summarize
 from nginx_ingress.controller.zonesync import ZoneSyncService
+from nginx_ingress.controller.zonesync_health import ZoneSyncHealth
 from nginx_ingress.debounce import Debouncer
 from nginx_ingress.generate import RoutingSummary, build_configuration
 from nginx_ingress.generate.ingress import reads_replicas
-from nginx_ingress.generate.table import Changes, IngressReport, RoutingTable
-from nginx_ingress.kube.api import CONFIGMAPS, KubeApi, KubeError, Object
+from nginx_ingress.generate.table import Changes, IngressReport, RoutingTable, Update
+from nginx_ingress.kube.api import CONFIGMAPS, ENDPOINTSLICES, KubeApi, KubeError, Object
 from nginx_ingress.kube.events import WARNING, EventRecorder, ObjectReference
 from nginx_ingress.kube.headless import ServiceOutcome, ServiceState
 from nginx_ingress.kube.reflector import Backoff, Reflector, WatchTiming
 from nginx_ingress.layout import DEFAULT_SECRET_FILE
 from nginx_ingress.nginx.manager import ApplyError, ApplyResult, NginxManager
+from nginx_ingress.nginx.plusapi import PlusApiClient
 from nginx_ingress.observe.metrics import Metrics
 from nginx_ingress.render import render_configuration
+from nginx_ingress.resources import EndpointSlice
+from nginx_ingress.resources.endpointslice import SERVICE_NAME_LABEL
 from nginx_ingress.settings import Settings
 
 log = logging.getLogger("nginx_ingress.controller")
@@ -91,8 +96,11 @@ class Controller:
         manager: NginxManager,
         metrics: Metrics,
         recorder: EventRecorder,
+        *,
+        plus_api: PlusApiClient | None = None,
     ) -> None:
         self._config = config
+        self._plus_api = plus_api
         self._settings = config.settings
         self._manager = manager
         self._metrics = metrics
@@ -146,6 +154,25 @@ class Controller:
                 on_change=lambda keys: self._changed(CONFIGMAP, keys),
                 timing=config.timing,
             )
+        self._health: ZoneSyncHealth | None = None
+        self._peers: Reflector[EndpointSlice] | None = None
+        if plus_api is not None:
+            # The headless Service's endpoints: how many peers zone sync should reach.
+            self._peers = Reflector(
+                api,
+                ENDPOINTSLICES,
+                namespace=self._settings.namespace,
+                label_selector=f"{SERVICE_NAME_LABEL}={self._settings.zone_sync_service_name}",
+                timing=config.timing,
+                transform=EndpointSlice.from_object,
+            )
+            self._health = ZoneSyncHealth(
+                plus_api,
+                metrics,
+                recorder,
+                expected_peers=self._expected_peers,
+                configmap=self._configmap_reference,
+            )
         self._debouncer = Debouncer(
             self._sync, quiet=config.quiet, max_delay=config.max_delay, name="controller-sync"
         )
@@ -175,6 +202,9 @@ class Controller:
         """Start watching; the first apply happens once every informer has listed."""
         if self._configmap_reflector is not None:
             self._configmap_reflector.start()
+        if self._peers is not None and self._health is not None:
+            self._peers.start()
+            self._health.start()
         self._zone_sync.start()
         self._informers.start()
 
@@ -191,6 +221,9 @@ class Controller:
         self._zone_sync.stop()
         self._replicas.stop()
         self._informers.stop()
+        if self._peers is not None and self._health is not None:
+            self._health.stop()
+            self._peers.stop()
 
     def _changed(self, kind: str, keys: frozenset[str]) -> None:
         if not self._stopped.is_set():
@@ -251,13 +284,19 @@ class Controller:
         self._inputs = inputs
         self._schedule_expiry()
         self._unreported.extend(update.reports)
-        changes = {**self._main_changes(result, zone_sync_ready=ready), **update.changed}
+        main_changes = self._main_changes(result, zone_sync_ready=ready)
         only_endpoints = set(taken) <= {SERVICE} and not everything
-        error, held_back = self._apply(changes, "endpoints" if only_endpoints else "other")
+        if only_endpoints and update.servers_only and not main_changes and self._by_api(update):
+            error, held_back = None, dict[str, str]()
+        else:
+            changes = {**main_changes, **update.changed}
+            error, held_back = self._apply(changes, "endpoints" if only_endpoints else "other")
         if not wanted and error is None:
             # Only once NGINX no longer names the Service (spec: disable reloads first).
             outcome = self._zone_sync.converge(enabled=False, port=zone_sync.port)
         self._metrics.set_zone_sync(enabled=wanted, service_ready=ready)
+        if self._health is not None:
+            self._health.set_active(wanted and ready and error is None)
         self._metrics.set_ingress_resources(self._table.served)
         synced = SyncOutcome(
             invalid_values=bool(result.problems),
@@ -276,6 +315,39 @@ class Controller:
             self._ingress_events.report(self._unreported, refused)
             self._unreported = []
         return synced.retry_reasons()
+
+    def _by_api(self, update: Update) -> bool:
+        """Endpoint changes through the NGINX Plus API; True when applied that way (else the
+        caller reloads, which the files allow either way)."""
+        if self._plus_api is None or self._first_apply or not self._manager.ready:
+            return False
+        failure = update_servers(self._plus_api, update.upstreams)
+        if failure is not None:
+            log.warning("NGINX Plus API: %s; reloading instead", failure)
+            return False
+        try:
+            self._manager.write_without_reload(update.changed)
+        except ApplyError as error:
+            log.warning("%s; reloading instead", error)
+            return False
+        self._metrics.upstream_servers_updated(len(update.upstreams))
+        log.info(
+            "upstream servers changed through the NGINX Plus API, no reload: %s",
+            ", ".join(sorted(update.upstreams)),
+        )
+        return True
+
+    def _expected_peers(self) -> int | None:
+        """Ready endpoints of the headless Service but this replica; None until listed."""
+        peers = self._peers
+        if peers is None or not peers.synced.is_set():
+            return None
+        ready = {e.address for s in peers.snapshot().values() for e in s.endpoints if e.ready}
+        return max(0, len(ready) - 1)
+
+    def _configmap_reference(self) -> ObjectReference | None:
+        configmap = self._configmap()
+        return None if configmap is None else ObjectReference.of(configmap, "v1", "ConfigMap")
 
     def _count_replicas(self, *, first: bool) -> bool:
         """Start counting the controller's replicas once an Ingress asks for `limit-req-scale`;

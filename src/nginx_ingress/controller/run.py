@@ -29,6 +29,7 @@ from nginx_ingress.kube.client import KubeConfigError, connect
 from nginx_ingress.kube.events import EventRecorder
 from nginx_ingress.logs import FORMATS, LEVELS, configure
 from nginx_ingress.nginx.manager import ManagerSettings, NginxManager
+from nginx_ingress.nginx.plusapi import PlusApiClient
 from nginx_ingress.observe.metrics import Metrics
 from nginx_ingress.observe.servers import Listener, metrics_listener, readiness_listener
 from nginx_ingress.render import config_version_files
@@ -280,7 +281,12 @@ def run_controller(args: argparse.Namespace) -> int:
 
     listeners: list[Listener] = []
     recorder = EventRecorder(api, instance=config.pod_name)
-    controller = Controller(config, api, manager, metrics, recorder)
+    plus_api = None
+    if settings.nginx_plus and not args.render_only:
+        plus_api = PlusApiClient(
+            "http://nginx-plus-api/api", unix_socket=str(settings.plus_api_socket), timeout=5.0
+        )
+    controller = Controller(config, api, manager, metrics, recorder, plus_api=plus_api)
     try:
         if settings.listeners.ready_status_enabled:
             listeners.append(readiness_listener("", settings.listeners.ready_status, ready))

@@ -14,6 +14,7 @@ cluster only through a `ClusterSource`.
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ from nginx_ingress.generate.names import disambiguated_stem, ingress_stem
 from nginx_ingress.generate.source import ClusterSource
 from nginx_ingress.generate.validate import check_ingress
 from nginx_ingress.layout import catch_all_file, ingress_file, is_secret
+from nginx_ingress.model import IngressConfig, Upstream
 from nginx_ingress.render.files import render_catch_all, render_ingress
 from nginx_ingress.resources import Ingress
 from nginx_ingress.settings import Settings
@@ -111,6 +113,17 @@ class Update:
     changed: Mapping[str, str | None]
     """Path → new text, or None for a file to delete."""
     reports: tuple[IngressReport, ...]
+    servers_only: bool = False
+    """Every change is in the servers of existing upstreams (`upstreams`): with NGINX Plus
+    they can be changed through its API, without a reload."""
+    upstreams: Mapping[str, Upstream] = field(default_factory=dict)
+    """Upstream name → the upstream as now, for those whose servers changed."""
+
+
+def _without_servers(config: IngressConfig) -> IngressConfig:
+    return dataclasses.replace(
+        config, upstreams=tuple(dataclasses.replace(u, servers=()) for u in config.upstreams)
+    )
 
 
 _BATCH = 1000
@@ -135,6 +148,8 @@ class RoutingTable:
         """A heap of (when a certificate an Ingress serves expires, its key); stale entries
         (the Ingress was built again since) are dropped as they come up."""
         self._before: dict[str, str | None] = {}
+        self._servers_only = True
+        self._upstream_changes: dict[str, Upstream] = {}
         """Paths changed during the current update → their text before it."""
 
     # --- what the main configuration needs to know ---------------------------------------
@@ -200,6 +215,7 @@ class RoutingTable:
         self, changes: Changes, source: ClusterSource, config: GlobalConfig, now: float
     ) -> Update:
         self._before = {}
+        self._servers_only, self._upstream_changes = True, {}
         touched: set[str] = set(changes.ingresses) | changes.expired
         if changes.everything:
             touched.update(source.ingress_keys())
@@ -230,7 +246,17 @@ class RoutingTable:
             if self._files.get(path) != text
         }
         self._before = {}
-        return Update(changed, tuple(reports[k] for k in sorted(reports)))
+        upstreams, self._upstream_changes = self._upstream_changes, {}
+        return Update(
+            changed,
+            tuple(reports[k] for k in sorted(reports)),
+            # A certificate changes no model but must be loaded: only upstream servers may go
+            # through the API.
+            servers_only=self._servers_only
+            and bool(upstreams)
+            and not any(is_secret(path) for path in changed),
+            upstreams=upstreams,
+        )
 
     def _refresh(
         self, key: str, source: ClusterSource, reports: dict[str, IngressReport]
@@ -245,12 +271,14 @@ class RoutingTable:
             del self._entries[key]
             self._drop_files(key, entry)
             reports[key] = IngressReport(key, ingress, Outcome.GONE)
+            self._servers_only = False
             return self._claim(key, entry.ingress, ())
         if entry is not None and entry.ingress == ingress and not entry.rejected:
             return set()  # same object: only its inputs may have changed
         rejected = check_ingress(ingress)
         entry = entry or _Entry(ingress)
         entry.ingress, entry.rejected, entry.inputs = ingress, rejected, None
+        self._servers_only = False  # a new or edited Ingress: more than servers change
         self._entries[key] = entry
         if rejected:
             self._drop_files(key, entry)
@@ -315,6 +343,7 @@ class RoutingTable:
             return
         entry.inputs, entry.config = inputs, context.config
         result = generate_checked(inputs, context.config, self._settings, context.now)
+        self._note_server_changes(entry.result, result)
         entry.result = result
         files: dict[str, str] = {}
         if result.config is not None:
@@ -332,6 +361,20 @@ class RoutingTable:
         reports[key] = IngressReport(key, ingress, outcome, result.problems, tuple(files))
         if result.expires is not None:
             heapq.heappush(self._expiries, (result.expires, key))
+
+    def _note_server_changes(self, old: IngressResult | None, new: IngressResult) -> None:
+        """Keep `servers_only` true only while every rebuilt Ingress changed nothing but the
+        servers of its upstreams, and note those upstreams."""
+        if not self._servers_only:
+            return
+        before, after = (old.config if old else None), new.config
+        if before is None or after is None or _without_servers(before) != _without_servers(after):
+            self._servers_only = False
+            return
+        previous = {u.name: u.servers for u in before.upstreams}
+        for upstream in after.upstreams:
+            if previous.get(upstream.name) != upstream.servers:
+                self._upstream_changes[upstream.name] = upstream
 
     # --- files ---------------------------------------------------------------------------
 

@@ -186,6 +186,30 @@ class NginxManager:
             self._pending = {}
             return result
 
+    def write_without_reload(self, changes: Mapping[str, str | None]) -> None:
+        """Write files whose change NGINX already runs, without a check or a reload.
+
+        For upstream servers changed through the NGINX Plus API: the files must agree
+        with what NGINX serves, so that the next reload keeps it. The caller vouches that
+        only server lines differ (valid addresses, the rest checked before). Raises
+        `ApplyError` (and forgets the stage) on a disk error: the caller then reloads.
+        """
+        trees.check_paths(changes)
+        with self._lock:
+            if self._stopping.is_set():
+                raise ApplyError("the controller is stopping")
+            diff = {path: text for path, text in changes.items() if self._live.get(path) != text}
+            try:
+                self._stage.prepare(self._live)
+                for path, text in diff.items():
+                    self._stage.put(path, text)
+                self._stage.publish(diff)
+            except OSError as error:
+                self._stage.invalidate()
+                raise ApplyError(f"cannot write the configuration: {error}") from error
+            _update(self._live, diff)
+            _update(self._desired, changes)
+
     def _held_back(self) -> dict[str, str]:
         """The desired files NGINX refused, each still at its last good version or left out."""
         return {
