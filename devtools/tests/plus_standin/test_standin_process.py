@@ -25,6 +25,7 @@ import pytest
 from nginx_ingress.nginx.binary import Stream, inspect_binary, mode_mismatch
 from nginx_ingress.nginx.check import nginx_test
 from nginx_ingress.nginx.confirm import config_version
+from nginx_ingress.nginx.manager import ApplyError
 from nginx_ingress.nginx.plusapi import (
     PlusApiClient,
     PlusApiResponseError,
@@ -460,16 +461,39 @@ def test_the_nginx_manager_runs_nginx_plus_through_the_standin() -> None:
             first = manager.apply(box.tree({"zone-sync": "true"}))
             assert first.reloaded and manager.ready
             assert "zone_sync;" in (box.conf_dir / "nginx.conf").read_text()
+            # A Plus directive where it cannot be: crossplane refuses, the file is held back.
+            bad = app_server("bad.example", port, "x").replace(
+                "listen", "sticky cookie a;\n listen"
+            )
             result = manager.apply(
                 box.tree(
                     {"zone-sync": "true"},
-                    extra={"conf.d/app.conf": app_server("app.example", port, "plus")},
+                    extra={
+                        "conf.d/app.conf": app_server("app.example", port, "plus"),
+                        "conf.d/bad.conf": bad,
+                    },
                 )
             )
             assert result.reloaded and box.get(host="app.example") == (200, "plus\n")
+            assert list(result.held_back) == ["conf.d/bad.conf"]
+            assert '"sticky" directive is not allowed here' in result.held_back["conf.d/bad.conf"]
             assert manager.process is not None and manager.process.worker_pids()
             api = PlusApiClient(f"http://127.0.0.1:{box.settings.listeners.nginx_status}/api")
             assert api.nginx_info().generation == 2
+            # A port the real master cannot bind at the reload: its [emerg], the old files back.
+            with socket.socket() as taken:
+                taken.bind(("127.0.0.1", 0))
+                taken.listen()
+                busy = f"127.0.0.1:{taken.getsockname()[1]}"
+                with pytest.raises(ApplyError, match="bind"):
+                    manager.apply(
+                        box.tree(
+                            {"zone-sync": "true"},
+                            extra={"conf.d/app.conf": app_server("app.example", busy, "no")},
+                        )
+                    )
+            assert box.get(host="app.example") == (200, "plus\n")
+            assert api.nginx_info().generation == 2  # the stub's reload was undone
         finally:
             manager.stop()
         assert manager.process is not None and not manager.process.running

@@ -13,6 +13,7 @@ from nginx_ingress_dev.plus_standin import shadow
 from nginx_ingress_dev.plus_standin.config import ConfigError, parse, walk
 from nginx_ingress_dev.plus_standin.declared import declared, server_parameters
 from nginx_ingress_dev.plus_standin.emit import emit
+from nginx_ingress_dev.plus_standin.invocation import UsageError, parse_invocation
 from nginx_ingress_dev.plus_standin.plusonly import ApiRoute, ApiSocket, Directive, strip
 from nginx_ingress_dev.plusapi_stub import ConfiguredUpstream
 
@@ -353,3 +354,14 @@ def test_no_load_module_when_the_configuration_loads_it_or_has_no_stream(tmp_pat
         main = tree(tmp_path / "conf", {"nginx.conf": text})
         planned = shadow.plan(parse(main), tmp_path / "shadow", ROUTE, module)
         assert planned.files["nginx.conf"].count("load_module") == text.count("load_module")
+
+
+def test_the_command_line_is_nginx_s_and_what_is_not_modelled_is_refused() -> None:
+    invocation = parse_invocation(["-e", "stderr", "-p", "/run/", "-c", "nginx.conf", "-t", "-q"])
+    assert invocation.required() == (Path("/run/"), Path("/run/nginx.conf"))
+    assert invocation.test and invocation.quiet and invocation.passed_on() == ["-e", "stderr"]
+    for refused in (["-s", "reload"], ["-T"], ["-x"], ["-c"]):
+        with pytest.raises(UsageError):
+            parse_invocation(refused)
+    with pytest.raises(UsageError, match="-p PREFIX and -c FILE"):
+        parse_invocation(["-t"]).required()
