@@ -28,6 +28,8 @@ from nginx_check import nginx_binary
 from nginx_sandbox import free_port
 
 COMMAND = Path(sys.executable).parent / "nginx-ingress"
+STANDIN = Path(sys.executable).parent / "nginx-plus-standin"
+"""The NGINX Plus stand-in (docs/plus-standin.md): NGINX Plus for `-nginx-plus` runs."""
 NS = "nginx-ingress"
 CONFIGMAP = "nginx-config"
 SERVICE = "nginx-ingress-headless"
@@ -181,6 +183,10 @@ class Controller:
     def conf_dir(self) -> Path:
         return self.root / "conf"
 
+    @property
+    def run_dir(self) -> Path:
+        return self.root / "run"
+
     def main(self) -> str:
         try:
             return (self.conf_dir / "nginx.conf").read_text()
@@ -245,11 +251,16 @@ class Harness:
         *flags: str,
         pod: str = f"nginx-ingress-{HASH}-0",
         plus: bool = True,
+        standin: bool = False,
         environ: dict[str, str] | None = None,
         root: Path | None = None,
     ) -> Controller:
         """A controller with its own directories and ports, or those of an earlier one
-        (`root`: the same conf and run directories, as a restarted pod would have)."""
+        (`root`: the same conf and run directories, as a restarted pod would have).
+
+        `plus` alone is `-nginx-plus -render-only`: files checked with crossplane, no NGINX.
+        With `standin` too, NGINX Plus runs: the stand-in is the `-nginx-binary`, with the
+        real NGINX underneath and the Plus API stub beside it."""
         if root is None:
             root = Path(tempfile.mkdtemp(prefix="ctl-", dir=self.root))
         ports = {name: free_port() for name in ("http", "https", "status", "ready", "metrics")}
@@ -265,14 +276,16 @@ class Harness:
             f"-nginx-status-port={ports['status']}",
             f"-ready-status-port={ports['ready']}",
             f"-prometheus-metrics-listen-port={ports['metrics']}",
-            f"-nginx-binary={nginx_binary()}",
+            f"-nginx-binary={STANDIN if plus and standin else nginx_binary()}",
             "--reload-quiet-period=20ms",
             "--reload-max-delay=200ms",
             "-log-format=text",
             "-log-level=debug",
         ]
         if plus:
-            arguments += ["-nginx-plus", "-render-only"]  # no NGINX Plus here: crossplane checks
+            arguments.append("-nginx-plus")
+            if not standin:
+                arguments.append("-render-only")  # no NGINX: crossplane checks the files
         environment = {**os.environ, "POD_NAMESPACE": NS, "POD_NAME": pod}
         if environ is not None:
             environment = {**os.environ, **environ}
