@@ -372,6 +372,25 @@ def test_a_stale_config_version_socket_does_not_stop_the_start(box: Sandbox) -> 
         manager.stop()
 
 
+def test_a_stale_socket_of_another_listener_does_not_stop_the_start(box: Sandbox) -> None:
+    """The same for the other unix sockets NGINX listens on (the NGINX Plus API's)."""
+    stale = box.root / "run" / "api.sock"
+    with socket.socket(socket.AF_UNIX) as dead:
+        dead.bind(str(stale))
+    extra = {"conf.d/api.conf": app_server("api", f"unix:{stale}", "api")}
+    refused = box.manager()
+    try:
+        with pytest.raises(ApplyError, match="Address already in use"):
+            refused.apply(box.tree(extra=extra))
+    finally:
+        refused.stop()
+    manager = box.manager(other_sockets=(stale,))
+    try:
+        assert manager.apply(box.tree(extra=extra)).reloaded
+    finally:
+        manager.stop()
+
+
 def test_nginx_outlives_the_thread_that_started_it(box: Sandbox) -> None:
     """The death signal that ends NGINX with the controller follows the thread that started
     it: started from a sync thread that then ends, NGINX must keep running."""

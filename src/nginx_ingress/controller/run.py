@@ -266,6 +266,7 @@ def run_controller(args: argparse.Namespace) -> int:
             run_dir=Path(settings.run_dir),
             version_socket=Path(settings.config_version_socket),
             binary=args.nginx_binary,
+            other_sockets=(Path(settings.plus_api_socket),) if settings.nginx_plus else (),
             reload_timeout=args.nginx_reload_timeout / 1000,
             render_only=args.render_only,
         ),

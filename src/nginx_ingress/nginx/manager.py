@@ -61,6 +61,9 @@ class ManagerSettings:
     run_dir: Path
     version_socket: Path
     binary: str = "nginx"
+    other_sockets: tuple[Path, ...] = ()
+    """Further unix sockets NGINX listens on (the NGINX Plus API's): a master that was killed
+    leaves them behind, and NGINX refuses to bind over them."""
     reload_timeout: float = 60.0
     """How long new workers may take to answer the new version (`-nginx-reload-timeout`)."""
     test_timeout: float = 300.0
@@ -367,7 +370,8 @@ class NginxManager:
                     on_exit=self._nginx_exited,
                     on_error_line=self._nginx_error,
                 )
-                remove_stale_socket(settings.version_socket)
+                for socket_path in (settings.version_socket, *settings.other_sockets):
+                    remove_stale_socket(socket_path)
                 self._starting, self._start_errors, self._start_again = True, [], False
                 try:
                     process.start()
