@@ -22,8 +22,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from prometheus_client.parser import text_string_to_metric_families
+
 from nginx_ingress_dev.devcluster import DevCluster
 
+from backends import Backend, backends
 from nginx_check import nginx_binary
 from nginx_sandbox import free_port
 
@@ -34,6 +37,8 @@ NS = "nginx-ingress"
 CONFIGMAP = "nginx-config"
 SERVICE = "nginx-ingress-headless"
 HASH = "7c9d5f"
+APP = "apps"
+"""The namespace of the applications `app_world` runs."""
 
 
 def cluster_objects(replicas: int = 2) -> list[dict[str, Any]]:
@@ -227,6 +232,15 @@ class Controller:
         finally:
             connection.close()
 
+    def metric(self, name: str, **labels: str) -> float:
+        """The sum of `name`'s samples that carry `labels` (0 when there is none)."""
+        return sum(
+            sample.value
+            for family in text_string_to_metric_families(self.metrics())
+            for sample in family.samples
+            if sample.name == name and labels.items() <= sample.labels.items()
+        )
+
     def alive(self) -> bool:
         return self.process.poll() is None
 
@@ -326,3 +340,26 @@ def harness(cluster: DevCluster) -> Iterator[Harness]:
         finally:
             problems = created.close()
             assert not problems, problems
+
+
+def app_service(name: str) -> dict[str, Any]:
+    """A Service of `APP` with one unnamed port 80."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"namespace": APP, "name": name},
+        "spec": {"ports": [{"name": "", "port": 80, "protocol": "TCP"}]},
+    }
+
+
+@contextmanager
+def app_world(cluster: DevCluster, *names: str) -> Iterator[tuple[Harness, dict[str, Backend]]]:
+    """The controller's cluster objects, and in namespace `APP` one Service per name whose
+    EndpointSlice lists a real backend answering its name; a harness to run controllers."""
+    seed_cluster(cluster)
+    cluster.seed([{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": APP}}])
+    with backends(*names) as started, harness(cluster) as box:
+        for name in names:
+            cluster.seed([app_service(name)])
+            cluster.publish_endpoints(APP, name, ["127.0.0.1"], started[name].port)
+        yield box, started

@@ -12,10 +12,9 @@ import pytest
 
 from nginx_ingress_dev.devcluster import DevCluster
 
-from backends import Backend, backends
-from controller_harness import HASH, NS, Controller, Harness, eventually, harness, seed_cluster
+from backends import Backend
+from controller_harness import APP, HASH, NS, Controller, Harness, app_world, eventually
 
-APP = "apps"
 HOST = "limited.example.com"
 
 
@@ -46,20 +45,7 @@ def limited(annotations: dict[str, str]) -> dict[str, Any]:
 
 @pytest.fixture
 def world(dev_cluster: DevCluster) -> Iterator[tuple[DevCluster, Harness, Backend]]:
-    seed_cluster(dev_cluster)
-    dev_cluster.seed([{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": APP}}])
-    with backends("web") as started, harness(dev_cluster) as box:
-        dev_cluster.seed(
-            [
-                {
-                    "apiVersion": "v1",
-                    "kind": "Service",
-                    "metadata": {"namespace": APP, "name": "web"},
-                    "spec": {"ports": [{"name": "", "port": 80, "protocol": "TCP"}]},
-                }
-            ]
-        )
-        dev_cluster.publish_endpoints(APP, "web", ["127.0.0.1"], started["web"].port)
+    with app_world(dev_cluster, "web") as (box, started):
         yield dev_cluster, box, started["web"]
 
 

@@ -86,6 +86,8 @@ class ControllerSettings:
     timing: WatchTiming = field(default_factory=WatchTiming)
     render_only: bool = False
     """`-render-only`: the manager writes checked files and never runs NGINX (for the logs)."""
+    zone_sync_degraded_after: float = 30.0
+    """`-zone-sync-degraded-after`: how long zone sync may miss peers before a warning."""
 
 
 class Controller:
@@ -172,6 +174,8 @@ class Controller:
                 recorder,
                 expected_peers=self._expected_peers,
                 configmap=self._configmap_reference,
+                interval=min(5.0, config.zone_sync_degraded_after / 3),
+                grace=config.zone_sync_degraded_after,
             )
         self._debouncer = Debouncer(
             self._sync, quiet=config.quiet, max_delay=config.max_delay, name="controller-sync"

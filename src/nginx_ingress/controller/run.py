@@ -137,6 +137,13 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="but never later than this after the first change (default %(default)s)",
     )
     group.add_argument(
+        *flag_names("zone-sync-degraded-after"),
+        default="30s",
+        metavar="TIME",
+        help="NGINX Plus: warn (event ZoneSyncDegraded) when zone sync has missed peers this "
+        "long (default %(default)s)",
+    )
+    group.add_argument(
         *flag_names("log-level"),
         choices=LEVELS,
         default="info",
@@ -196,6 +203,9 @@ def controller_settings(args: argparse.Namespace, environ: dict[str, str]) -> Co
     max_delay = _seconds("reload-max-delay", args.reload_max_delay)
     if not 0 < quiet <= max_delay:
         raise UsageError("-reload-quiet-period must be above 0 and at most -reload-max-delay")
+    degraded_after = _seconds("zone-sync-degraded-after", args.zone_sync_degraded_after)
+    if degraded_after <= 0:
+        raise UsageError("-zone-sync-degraded-after must be above 0")
     if not args.render_only and shutil.which(args.nginx_binary) is None:
         raise UsageError(f"-nginx-binary: {args.nginx_binary!r} is not an executable NGINX")
     return ControllerSettings(
@@ -217,6 +227,7 @@ def controller_settings(args: argparse.Namespace, environ: dict[str, str]) -> Co
         quiet=quiet,
         max_delay=max_delay,
         render_only=args.render_only,
+        zone_sync_degraded_after=degraded_after,
     )
 
 
