@@ -97,7 +97,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     group.add_argument(
         *flag_names("zone-sync-service-selector"),
         metavar="KEY=VALUE,…",
-        help="selector of the zone-sync headless Service (default: the controller workload's)",
+        help="the controller's pods, which the zone-sync headless Service selects and "
+        "limit-req-scale counts (default: the controller workload's selector)",
     )
     group.add_argument(
         *flag_names("nginx-binary"),
