@@ -5,6 +5,7 @@ them as pods come and go."""
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -68,12 +69,25 @@ def test_requests_over_the_limit_get_the_reject_code(
     assert eventually(lambda: controller.http_status("ready", "/nginx-ready") == 200, 30)
     found = statuses(controller, 5)
     assert found[0] == 200 and found.count(503) >= 3, found
+    # Without a reject code, NGINX answers 429 (NIC's default), after a pause: a new rate.
+    cluster.seed([limited({"nginx.org/limit-req-rate": "2r/s"})])
+    assert eventually(lambda: "rate=2r/s" in (rate_file(controller) or ""), 30)
+    assert eventually(lambda: 429 in statuses(controller, 4), 30)  # once NGINX reloaded
+    time.sleep(1.1)
+    found = statuses(controller, 6)
+    assert found[0] == 200 and found.count(429) >= 3, found
+
+
+def rate_file(controller: Controller) -> str | None:
+    try:
+        return (controller.conf_dir / "conf.d" / f"{APP}-limited.conf").read_text()
+    except FileNotFoundError:
+        return None
 
 
 def rate_in(controller: Controller) -> str | None:
-    try:
-        text = (controller.conf_dir / "conf.d" / f"{APP}-limited.conf").read_text()
-    except FileNotFoundError:
+    text = rate_file(controller)
+    if text is None:
         return None
     match = re.search(r"limit_req_zone \S+ zone=apps/limited:10m rate=(\S+);", text)
     return match.group(1) if match else None
