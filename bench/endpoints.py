@@ -1,7 +1,7 @@
 """An endpoint change, from the EndpointSlice written to NGINX using its servers: NGINX Plus
 (through its API, no reload) against NGINX OSS (a reload), with N Ingresses served.
 
-Run: `.venv/bin/python bench/endpoints.py [--ingresses 1000] [--changes 10]`.
+Run: `.venv/bin/python bench/endpoints.py [--ingresses 1000] [--changes 100]`.
 
 The local API server runs in its own process, seeded as for `startup.py` (N Ingresses, three
 paths each, 3N Services and EndpointSlices). Each mode runs the real controller
@@ -141,7 +141,11 @@ def run_mode(plus: bool, kubeconfig: str, root: Path, changes: int) -> tuple[lis
 
                 wait_until(applied)
             else:
-                wait_until(lambda before=before: metric(ports["metrics"], RELOADS) > before)
+
+                def reloaded(before: float = before) -> bool:
+                    return metric(ports["metrics"], RELOADS) > before
+
+                wait_until(reloaded)
             latencies.append(time.perf_counter() - clock)
             time.sleep(0.05)  # let the metrics settle before the next change
         if plus:
@@ -165,7 +169,7 @@ def summary(latencies: list[float]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ingresses", type=int, default=1000)
-    parser.add_argument("--changes", type=int, default=10)
+    parser.add_argument("--changes", type=int, default=100)
     args = parser.parse_args()
     results = {}
     for plus in (True, False):
