@@ -82,10 +82,12 @@ def fake_nginx(
     version: str = "nginx/1.22.1",
     configure: str = "--prefix=/usr/share/nginx --with-http_ssl_module",
     start_error: str | None = None,
+    runs: str | None = None,
 ) -> Path:
     """A test double of the NGINX binary: `-V` tells the build given here, and everything
-    else runs the real `nginx`; with `start_error`, a start (anything but `-t`) fails the
-    way NGINX fails, with that `[emerg]` line."""
+    else runs the real `nginx` (or `runs`, such as the NGINX Plus stand-in); with
+    `start_error`, a start (anything but `-t`) fails the way NGINX fails, with that
+    `[emerg]` line."""
     script = directory / "nginx"
     answer = f"nginx version: {version}\nbuilt by gcc 12.2.0\nconfigure arguments: {configure}\n"
     fail = ""
@@ -96,7 +98,7 @@ def fake_nginx(
         "#!/bin/sh\n"
         f'if [ "$1" = "-V" ]; then printf %s {shlex.quote(answer)} >&2; exit 0; fi\n'
         f"{fail}"
-        f'exec {shlex.quote(nginx_binary())} "$@"\n'
+        f'exec {shlex.quote(runs or nginx_binary())} "$@"\n'
     )
     script.chmod(0o755)
     return script

@@ -85,8 +85,8 @@ def test_degraded_and_recovered_once_each_after_the_grace(
         health.poll()
         assert recorder.flush()
 
-        def reasons() -> list[str]:
-            return [e["reason"] for e in dev_cluster.objects("Event", "default")]
+        def reasons() -> list[str]:  # the API lists Events by name, not by time
+            return sorted(e["reason"] for e in dev_cluster.objects("Event", "default"))
 
         assert eventually(lambda: reasons() == [DEGRADED, RECOVERED], 60), reasons()
         degraded = next(
