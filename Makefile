@@ -51,7 +51,9 @@ manifests: $(STAMP) $(TOOLS_STAMP)
 
 bench: $(STAMP) system-deps
 	$(BIN)/python bench/render_main.py
+	$(BIN)/python bench/build_render.py
 	$(BIN)/python bench/reload.py
+	$(BIN)/python bench/endpoints.py
 	$(BIN)/python bench/devcluster.py
 	$(BIN)/python bench/reflector.py
 	$(BIN)/python bench/import_time.py

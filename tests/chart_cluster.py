@@ -177,6 +177,7 @@ def start_pods(cluster: DevCluster, workload: Mapping[str, Any], count: int) -> 
                     "ownerReferences": [owner],
                 },
                 "spec": template["spec"],
+                "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]},
             }
         )
     cluster.seed(pods)

@@ -1,10 +1,9 @@
 """Run `nginx-ingress run` as a pod of the installed chart would: with the container's
 arguments and environment from the workload Helm stored, the chart's ServiceAccount token,
 and nothing else but what a laptop needs instead of a node (its own directories and free
-ports, the local `nginx` binary, and -render-only for NGINX Plus, which is not installed here).
+ports, the local `nginx` binary, and for NGINX Plus the NGINX Plus stand-in).
 
-Each flag the chart set is kept; the overrides come after it, so they win. The lead adds the
-routing scenarios here once routing lands (see tests/deploy/test_chart_rbac.py).
+Each flag the chart set is kept; the overrides come after it, so they win.
 """
 
 from __future__ import annotations
@@ -21,8 +20,8 @@ from typing import Any
 from nginx_ingress_dev.devcluster import DevCluster
 
 from chart_cluster import CONTROLLER_TOKEN
-from controller_harness import COMMAND, Controller
-from nginx_check import DEBIAN_STREAM_MODULE, nginx_binary
+from controller_harness import COMMAND, STANDIN, Controller
+from nginx_check import nginx_binary
 from nginx_sandbox import free_port
 
 PORT_FLAGS = {
@@ -84,10 +83,11 @@ class PodRun:
             *(f"-{flag}={ports[name]}" for name, flag in PORT_FLAGS.items()),
         ]
         if "-nginx-plus=true" in arguments:
-            # No NGINX Plus here: the files are checked instead, by crossplane and by Debian's
-            # `nginx -t` without the Plus directives, which needs the stream module loaded
-            # (NGINX Plus has it built in).
-            overrides += ["-render-only", f"--load-module={DEBIAN_STREAM_MODULE}"]
+            # NGINX Plus is the stand-in (docs/plus-standin.md): the real NGINX runs what it
+            # can of the files, and its API stub answers the controller.
+            overrides[overrides.index(f"-nginx-binary={nginx_binary()}")] = (
+                f"-nginx-binary={STANDIN}"
+            )
         log = root / "controller.log"
         with log.open("wb") as output:
             process = subprocess.Popen(

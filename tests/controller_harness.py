@@ -22,16 +22,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from prometheus_client.parser import text_string_to_metric_families
+
 from nginx_ingress_dev.devcluster import DevCluster
 
+from backends import Backend, backends
 from nginx_check import nginx_binary
 from nginx_sandbox import free_port
 
 COMMAND = Path(sys.executable).parent / "nginx-ingress"
+STANDIN = Path(sys.executable).parent / "nginx-plus-standin"
+"""The NGINX Plus stand-in (docs/plus-standin.md): NGINX Plus for `-nginx-plus` runs."""
 NS = "nginx-ingress"
 CONFIGMAP = "nginx-config"
 SERVICE = "nginx-ingress-headless"
 HASH = "7c9d5f"
+APP = "apps"
+"""The namespace of the applications `app_world` runs."""
 
 
 def cluster_objects(replicas: int = 2) -> list[dict[str, Any]]:
@@ -77,6 +84,7 @@ def cluster_objects(replicas: int = 2) -> list[dict[str, Any]]:
                     "ownerReferences": [_owner("ReplicaSet", f"nginx-ingress-{HASH}")],
                 },
                 "spec": {"containers": [{"name": "controller", "image": "nginx-ingress"}]},
+                "status": {"conditions": [{"type": "Ready", "status": "True"}]},
             }
         )
     return objects
@@ -180,6 +188,10 @@ class Controller:
     def conf_dir(self) -> Path:
         return self.root / "conf"
 
+    @property
+    def run_dir(self) -> Path:
+        return self.root / "run"
+
     def main(self) -> str:
         try:
             return (self.conf_dir / "nginx.conf").read_text()
@@ -220,6 +232,15 @@ class Controller:
         finally:
             connection.close()
 
+    def metric(self, name: str, **labels: str) -> float:
+        """The sum of `name`'s samples that carry `labels` (0 when there is none)."""
+        return sum(
+            sample.value
+            for family in text_string_to_metric_families(self.metrics())
+            for sample in family.samples
+            if sample.name == name and labels.items() <= sample.labels.items()
+        )
+
     def alive(self) -> bool:
         return self.process.poll() is None
 
@@ -244,11 +265,16 @@ class Harness:
         *flags: str,
         pod: str = f"nginx-ingress-{HASH}-0",
         plus: bool = True,
+        standin: bool = False,
         environ: dict[str, str] | None = None,
         root: Path | None = None,
     ) -> Controller:
         """A controller with its own directories and ports, or those of an earlier one
-        (`root`: the same conf and run directories, as a restarted pod would have)."""
+        (`root`: the same conf and run directories, as a restarted pod would have).
+
+        `plus` alone is `-nginx-plus -render-only`: files checked with crossplane, no NGINX.
+        With `standin` too, NGINX Plus runs: the stand-in is the `-nginx-binary`, with the
+        real NGINX underneath and the Plus API stub beside it."""
         if root is None:
             root = Path(tempfile.mkdtemp(prefix="ctl-", dir=self.root))
         ports = {name: free_port() for name in ("http", "https", "status", "ready", "metrics")}
@@ -264,14 +290,16 @@ class Harness:
             f"-nginx-status-port={ports['status']}",
             f"-ready-status-port={ports['ready']}",
             f"-prometheus-metrics-listen-port={ports['metrics']}",
-            f"-nginx-binary={nginx_binary()}",
+            f"-nginx-binary={STANDIN if plus and standin else nginx_binary()}",
             "--reload-quiet-period=20ms",
             "--reload-max-delay=200ms",
             "-log-format=text",
             "-log-level=debug",
         ]
         if plus:
-            arguments += ["-nginx-plus", "-render-only"]  # no NGINX Plus here: crossplane checks
+            arguments.append("-nginx-plus")
+            if not standin:
+                arguments.append("-render-only")  # no NGINX: crossplane checks the files
         environment = {**os.environ, "POD_NAMESPACE": NS, "POD_NAME": pod}
         if environ is not None:
             environment = {**os.environ, **environ}
@@ -312,3 +340,26 @@ def harness(cluster: DevCluster) -> Iterator[Harness]:
         finally:
             problems = created.close()
             assert not problems, problems
+
+
+def app_service(name: str) -> dict[str, Any]:
+    """A Service of `APP` with one unnamed port 80."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"namespace": APP, "name": name},
+        "spec": {"ports": [{"name": "", "port": 80, "protocol": "TCP"}]},
+    }
+
+
+@contextmanager
+def app_world(cluster: DevCluster, *names: str) -> Iterator[tuple[Harness, dict[str, Backend]]]:
+    """The controller's cluster objects, and in namespace `APP` one Service per name whose
+    EndpointSlice lists a real backend answering its name; a harness to run controllers."""
+    seed_cluster(cluster)
+    cluster.seed([{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": APP}}])
+    with backends(*names) as started, harness(cluster) as box:
+        for name in names:
+            cluster.seed([app_service(name)])
+            cluster.publish_endpoints(APP, name, ["127.0.0.1"], started[name].port)
+        yield box, started

@@ -226,11 +226,14 @@ def route(
     configmap: Mapping[str, str] | None = None,
     *,
     default_secret: tuple[str, str] | None = None,
+    replicas: int = 1,
 ) -> Routed:
-    """Run a fresh routing table over `cluster` and render the full tree."""
+    """Run a fresh routing table over `cluster` and render the full tree; zone sync is in
+    place whenever the ConfigMap switches it on (its Service is taken to exist)."""
     config = config_for(settings, configmap)
     table = RoutingTable(settings, CLASS)
-    update = table.update(Changes(everything=True), cluster.source(), config, NOW)
+    changes = Changes(everything=True, zone_sync=config.zone_sync.enabled, replicas=replicas)
+    update = table.update(changes, cluster.source(), config, NOW)
     return Routed(table, update, tree(table, config, settings, default_secret=default_secret))
 
 

@@ -26,41 +26,15 @@ from nginx_ingress.nginx.binary import inspect_binary, plan_modules
 from nginx_ingress.nginx.tree import write_whole
 from nginx_ingress.render import render_configuration
 from nginx_ingress.settings import Settings
+from nginx_ingress_dev.plus_standin.emit import emit
+from nginx_ingress_dev.plus_standin.plusonly import ApiRoute, strip
 
 DEBIAN_STREAM_MODULE = Path("/usr/lib/nginx/modules/ngx_stream_module.so")
 
-# Directives that exist only in NGINX Plus: OSS `nginx -t` refuses them.
-PLUS_ONLY_DIRECTIVES = frozenset(
-    {
-        "api",
-        "zone_sync",
-        "zone_sync_server",
-        "zone_sync_interval",
-        "zone_sync_timeout",
-        "zone_sync_connect_timeout",
-        "zone_sync_connect_retry_interval",
-        "zone_sync_buffers",
-        "zone_sync_recv_buffer_size",
-    }
-)
-
 Payload = dict[str, Any]
 
-
-# Plus-only directives whose block is useless without them: the block goes too (a stream
-# server without `zone_sync` has no handler; a location without `api` serves nothing).
-PLUS_ONLY_HANDLERS = frozenset({"api", "zone_sync"})
-
-
-def is_plus_only(directive: Payload) -> bool:
-    """Plus-only directives, `server_tokens` with a custom string (Plus semantics), and the
-    Plus load-balancing methods (`least_time`, `random … least_time=…`)."""
-    name, args = directive["directive"], directive["args"]
-    if name == "server_tokens":
-        return args[0] not in ("on", "off", "build")
-    if name == "random":
-        return any(arg.startswith("least_time=") for arg in args)
-    return name in PLUS_ONLY_DIRECTIVES or name == "least_time"
+# `nginx -t` never connects: the API locations it keeps may point anywhere.
+_CHECK_ROUTE = ApiRoute("http://127.0.0.1:9", "http://127.0.0.1:9")
 
 
 @dataclass(frozen=True)
@@ -108,10 +82,12 @@ def fake_nginx(
     version: str = "nginx/1.22.1",
     configure: str = "--prefix=/usr/share/nginx --with-http_ssl_module",
     start_error: str | None = None,
+    runs: str | None = None,
 ) -> Path:
     """A test double of the NGINX binary: `-V` tells the build given here, and everything
-    else runs the real `nginx`; with `start_error`, a start (anything but `-t`) fails the
-    way NGINX fails, with that `[emerg]` line."""
+    else runs the real `nginx` (or `runs`, such as the NGINX Plus stand-in); with
+    `start_error`, a start (anything but `-t`) fails the way NGINX fails, with that
+    `[emerg]` line."""
     script = directory / "nginx"
     answer = f"nginx version: {version}\nbuilt by gcc 12.2.0\nconfigure arguments: {configure}\n"
     fail = ""
@@ -122,7 +98,7 @@ def fake_nginx(
         "#!/bin/sh\n"
         f'if [ "$1" = "-V" ]; then printf %s {shlex.quote(answer)} >&2; exit 0; fi\n'
         f"{fail}"
-        f'exec {shlex.quote(nginx_binary())} "$@"\n'
+        f'exec {shlex.quote(runs or nginx_binary())} "$@"\n'
     )
     script.chmod(0o755)
     return script
@@ -181,34 +157,13 @@ def assert_nginx_accepts(root: Path) -> None:
 
 
 def strip_plus_only(payload: Payload) -> None:
-    """Rewrite each parsed file without Plus-only directives.
-
-    A block whose handler is Plus-only goes as a whole: the zone-sync `server` (OSS
-    NGINX would refuse a stream server with no handler, and could not resolve the
-    cluster's DNS name anyway) and the API's `location`. Any other Plus-only
-    directive (`server_tokens "…"`, `least_time`) goes alone, so that the `http`,
-    `server` or `upstream` around it is still checked.
-    """
+    """Rewrite each parsed file without its NGINX Plus parts, for OSS `nginx -t`: the NGINX
+    Plus stand-in's rules (`nginx_ingress_dev.plus_standin.plusonly`), so that the tests of
+    rendered trees and the stand-in agree on what OSS NGINX can check."""
     for config in payload["config"]:
-        config["parsed"] = _without_plus(config["parsed"])
-        Path(config["file"]).write_text(crossplane.build(config["parsed"]) + "\n")
-
-
-def _without_plus(directives: list[Payload]) -> list[Payload]:
-    kept = []
-    for directive in directives:
-        if is_plus_only(directive):
-            continue
-        if "block" in directive:
-            if any(
-                child["directive"] in PLUS_ONLY_HANDLERS and is_plus_only(child)
-                for child in directive["block"]
-            ):
-                continue
-            kept.append({**directive, "block": _without_plus(directive["block"])})
-        else:
-            kept.append(directive)
-    return kept
+        stripped = strip(config["parsed"], _CHECK_ROUTE)
+        config["parsed"] = stripped.directives
+        Path(config["file"]).write_text(emit(stripped.directives))
 
 
 def walk(payload: Payload) -> Iterator[tuple[str, list[str], tuple[str, ...]]]:

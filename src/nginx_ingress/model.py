@@ -17,6 +17,7 @@ from nginx_ingress.values import (
     Network,
     NginxString,
     ProxyHeader,
+    Rate,
     Size,
     Time,
 )
@@ -103,6 +104,8 @@ class HttpContext:
     resolver: Resolver | None
     resolver_timeout: Time | None
     status_server: StatusServer | None
+    api_socket: PurePosixPath | None = None
+    """NGINX Plus: the unix socket of the read-write API (upstream servers without a reload)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +195,7 @@ class Upstream:
     fail_timeout: Time
     max_conns: int
     servers: tuple[UpstreamServer, ...]
+    sticky: StickyCookie | StickyLearn | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,6 +221,7 @@ class ProxyOptions:
     set_headers: tuple[ProxyHeader, ...] = ()
     keepalive: bool = False
     """The upstreams keep connections open: send `Connection ""` so they can."""
+    rate_limit: RateLimit | None = None
 
     @property
     def custom_header_names(self) -> frozenset[str]:
@@ -280,3 +285,71 @@ class IngressConfig:
     proxy: ProxyOptions
     catch_all: tuple[Location, ...] = ()
     """Locations of rules without a host, served by the catch-all server."""
+
+    @property
+    def rate_limit(self) -> RateLimit | None:
+        return self.proxy.rate_limit
+
+
+# --- state shared through zone sync ---------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimit:
+    """One Ingress's `limit_req_zone`, and the `limit_req` of each of its locations.
+
+    `zone` is derived from the Ingress (`<namespace>/<name>`, NIC's name), never from
+    the pod, so every replica names it alike; with zone sync it is `…_sync` and carries
+    `sync`, since NGINX cannot add or drop `sync` on a zone across a reload.
+    """
+
+    zone: str
+    key: NginxString
+    size: Size
+    rate: Rate
+    sync: bool
+    burst: int | None
+    delay: int | None
+    no_delay: bool
+    dry_run: bool
+    log_level: str
+    reject_code: int
+
+
+@dataclass(frozen=True, slots=True)
+class StickyCookie:
+    """`sticky cookie` (NGINX Plus): the server is named in a cookie, nothing to sync."""
+
+    name: str
+    expires: str | None
+    domain: str | None
+    path: str | None
+    httponly: bool
+    secure: bool
+    samesite: str | None
+    kind = "cookie"
+
+
+@dataclass(frozen=True, slots=True)
+class StickyLearn:
+    """`sticky learn` (NGINX Plus): sessions learned from the upstream's responses, kept
+    in a shared zone that zone sync can share between replicas."""
+
+    create: tuple[NginxString, ...]
+    lookup: tuple[NginxString, ...]
+    zone: str
+    size: Size
+    timeout: Time | None
+    header: bool
+    sync: bool
+    kind = "learn"
+
+    @property
+    def arguments(self) -> tuple[NginxString, ...]:
+        """`create=…` and `lookup=…` as NGINX reads them: each one quoted argument (a quote
+        in the middle of a token would be taken literally)."""
+        return tuple(
+            NginxString(f"{word}={variable.text}")
+            for word, variables in (("create", self.create), ("lookup", self.lookup))
+            for variable in variables
+        )

@@ -137,6 +137,11 @@ class Settings:
         return f"{self.zone_sync_service_name}.{self.namespace}.svc.{self.cluster_domain}"
 
     @property
+    def plus_api_socket(self) -> PurePosixPath:
+        """Where NGINX Plus serves its read-write API, for the controller only."""
+        return self.run_dir / "nginx-plus-api.sock"
+
+    @property
     def config_version_socket(self) -> PurePosixPath:
         """Where NGINX answers which configuration version its workers run."""
         return self.run_dir / "nginx-config-version.sock"

@@ -115,3 +115,20 @@ class ProxyHeader:
 
     name: str
     value: NginxString
+
+
+@dataclass(frozen=True, slots=True)
+class Rate:
+    """A request rate as `limit_req_zone` takes it: `10r/s` or `30r/m`."""
+
+    per_minute: int
+
+    def __str__(self) -> str:
+        if self.per_minute % 60 == 0:
+            return f"{self.per_minute // 60}r/s"
+        return f"{self.per_minute}r/m"
+
+    def scaled(self, replicas: int) -> Rate:
+        """The rate each of `replicas` controllers enforces so that together they allow this
+        one; never below 1r/m (NGINX's floor), rounded down."""
+        return Rate(max(1, self.per_minute // max(1, replicas)))

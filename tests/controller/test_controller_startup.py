@@ -17,6 +17,7 @@ from nginx_ingress_dev.devcluster import DevCluster
 from controller_harness import (
     NS,
     SERVICE,
+    STANDIN,
     Controller,
     Harness,
     events,
@@ -101,11 +102,13 @@ def test_a_module_given_by_hand_too_is_loaded_once(world: Harness) -> None:
 def test_without_a_stream_module_the_block_goes_and_zone_sync_is_refused(
     world: Harness,
 ) -> None:
-    """An NGINX Plus without the stream module (a test double over Debian's NGINX, with the
-    Plus-only status API switched off): it runs, and says why zone sync stays off."""
+    """An NGINX Plus without the stream module (a test double over the NGINX Plus stand-in,
+    whose `-V` tells no stream module): it runs, and says why zone sync stays off."""
     cluster = world.cluster
     version = set_configmap(cluster, {"zone-sync": "true"})
-    binary = fake_nginx(world.root, version=PLUS_VERSION, configure="--prefix=/etc/nginx")
+    binary = fake_nginx(
+        world.root, version=PLUS_VERSION, configure="--prefix=/etc/nginx", runs=str(STANDIN)
+    )
     controller = world.start(
         "-nginx-plus", f"-nginx-binary={binary}", "-nginx-status=false", plus=False
     )

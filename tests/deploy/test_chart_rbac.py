@@ -11,6 +11,7 @@ LoadBalancer Service as the address, or the pods' nodes when the Service is a No
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -24,7 +25,7 @@ from certificates import make_certificate
 from chart_cluster import stored_objects
 from chart_render import NAMESPACE, RELEASE, container, one, workload
 from chart_world import ChartWorld
-from controller_harness import events, eventually, handled
+from controller_harness import Controller, events, eventually, handled
 from rbac_usage import Grant
 
 
@@ -53,6 +54,9 @@ LEFTOVER_CLEANUP = Grant(NAMESPACE, "", "services", "delete")
 
 PENDING_OSS = PENDING
 
+SCALE_ONLY = {Grant(NAMESPACE, "", "pods", verb) for verb in ("list", "watch")}
+"""Used once an Ingress asks for `nginx.org/limit-req-scale` (the ready replicas counted)."""
+
 
 def pending_for(rendered: list[dict[str, Any]]) -> Callable[[Grant], bool]:
     allowed = PENDING if "-nginx-plus=true" in container(rendered)["args"] else PENDING_OSS
@@ -62,6 +66,48 @@ def pending_for(rendered: list[dict[str, Any]]) -> Callable[[Grant], bool]:
         return (scope, grant.group, grant.resource, grant.verb) in allowed
 
     return pending
+
+
+def scaled_ingress(namespace: str) -> dict[str, Any]:
+    """An Ingress asking for `limit-req-scale`: the controller counts its replicas' pods."""
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "Ingress",
+        "metadata": {
+            "namespace": namespace,
+            "name": "scaled",
+            "annotations": {
+                "nginx.org/limit-req-rate": "10r/s",
+                "nginx.org/limit-req-scale": "true",
+            },
+        },
+        "spec": {
+            "ingressClassName": "nginx",
+            "rules": [
+                {
+                    "host": "scaled.example",
+                    "http": {
+                        "paths": [
+                            {
+                                "path": "/",
+                                "pathType": "Prefix",
+                                "backend": {"service": {"name": "web", "port": {"number": 80}}},
+                            }
+                        ]
+                    },
+                }
+            ],
+        },
+    }
+
+
+def scaled_rate(controller: Controller, namespace: str) -> str | None:
+    """The rate of the scaled Ingress's zone in the controller's files (None: not there)."""
+    for found in (controller.conf_dir / "conf.d").glob(f"{namespace}-scaled*.conf"):
+        match = re.search(r" rate=(\S+);", found.read_text())
+        if match:
+            return match.group(1)
+    return None
 
 
 def zone_sync_on(main: str) -> bool:
@@ -96,9 +142,12 @@ def test_zone_sync_lifecycle_under_the_charts_rbac(chart_world: ChartWorld, kind
             }
         }
 
+    cluster.seed([scaled_ingress(NAMESPACE)])
     rendered = world.install(values(enable=False))
     configmap = one(rendered, "ConfigMap")["metadata"]["name"]
     controllers = world.start(rendered, replicas=2)
+    # Without zone sync, each of the two ready replicas limits to half the rate.
+    assert eventually(lambda: all(scaled_rate(c, NAMESPACE) == "5r/s" for c in controllers), 30)
     version = cluster.get_object("ConfigMap", NAMESPACE, configmap)["metadata"]["resourceVersion"]  # type: ignore[index]
     assert eventually(lambda: handled(cluster, version), 30)
     assert eventually(lambda: all(c.main() for c in controllers), 30)
@@ -149,6 +198,8 @@ def test_zone_sync_lifecycle_under_the_charts_rbac(chart_world: ChartWorld, kind
     assert world.forbidden() == []
     assert not events(cluster, "ZoneSyncServiceFailed")
     never_used, pending_but_used = world.unused_grants(rendered, pending_for(rendered))
+    # `get` of the Service is used only by the replica that loses the race to create it.
+    never_used -= {Grant(NAMESPACE, "", "services", "get")}
     assert never_used == STATUS_ELSEWHERE, sorted(map(str, never_used))
     assert not pending_but_used, (
         f"used now, remove from PENDING: {sorted(map(str, pending_but_used))}"
@@ -156,6 +207,7 @@ def test_zone_sync_lifecycle_under_the_charts_rbac(chart_world: ChartWorld, kind
 
     assert all(c.stop() == 0 for c in controllers)
     world.helm.uninstall(RELEASE, NAMESPACE)
+    cluster.delete_object("Ingress", NAMESPACE, "scaled")
     assert eventually(lambda: stored_objects(cluster) == before, 10), (
         stored_objects(cluster) - before
     )
@@ -194,6 +246,7 @@ def test_nginx_oss_serves_under_the_charts_rbac_and_removes_a_plus_leftover(
     assert eventually(lambda: handled(cluster, stored["metadata"]["resourceVersion"]), 30)
     assert world.forbidden() == []
     never_used, pending_but_used = world.unused_grants(rendered, pending_for(rendered))
+    never_used -= SCALE_ONLY  # no Ingress here asks for it: the routing test below does
     assert never_used == STATUS_ELSEWHERE, sorted(map(str, never_used))
     assert not pending_but_used, (
         f"used now, remove from PENDING: {sorted(map(str, pending_but_used))}"
@@ -262,10 +315,13 @@ def test_routing_under_the_charts_rbac(chart_world: ChartWorld) -> None:
                 },
             },
         ])  # fmt: skip
+        cluster.seed([scaled_ingress(app)])
         cluster.publish_endpoints(app, "web", ["127.0.0.1"], {"http": started["web"].port})
         rendered = world.install({"controller": {"kind": "deployment"}})
         (controller,) = world.start(rendered, replicas=1)
         assert eventually(lambda: controller.http_status("ready", "/nginx-ready") == 200, 30)
+        # NGINX OSS: the one ready replica is counted from the pods the chart's selector names.
+        assert scaled_rate(controller, app) == "10r/s"
         answer = controller.request("http", "/", host="web.shop.example")
         assert answer is not None and answer[0] == 200 and answer[1].startswith("web "), answer
         assert (controller.conf_dir / "secrets" / f"{app}-secure-tls").exists()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shlex
 import signal
 import socket
 import stat
@@ -20,7 +21,7 @@ from nginx_ingress.nginx.confirm import config_version
 from nginx_ingress.nginx.manager import ApplyError, NginxManager
 from nginx_ingress.nginx.tree import TreeError
 
-from nginx_check import fake_nginx
+from nginx_check import fake_nginx, nginx_binary
 from nginx_sandbox import Sandbox, app_server, free_port, sandbox
 
 
@@ -371,6 +372,25 @@ def test_a_stale_config_version_socket_does_not_stop_the_start(box: Sandbox) -> 
         manager.stop()
 
 
+def test_a_stale_socket_of_another_listener_does_not_stop_the_start(box: Sandbox) -> None:
+    """The same for the other unix sockets NGINX listens on (the NGINX Plus API's)."""
+    stale = box.root / "run" / "api.sock"
+    with socket.socket(socket.AF_UNIX) as dead:
+        dead.bind(str(stale))
+    extra = {"conf.d/api.conf": app_server("api", f"unix:{stale}", "api")}
+    refused = box.manager()
+    try:
+        with pytest.raises(ApplyError, match="Address already in use"):
+            refused.apply(box.tree(extra=extra))
+    finally:
+        refused.stop()
+    manager = box.manager(other_sockets=(stale,))
+    try:
+        assert manager.apply(box.tree(extra=extra)).reloaded
+    finally:
+        manager.stop()
+
+
 def test_nginx_outlives_the_thread_that_started_it(box: Sandbox) -> None:
     """The death signal that ends NGINX with the controller follows the thread that started
     it: started from a sync thread that then ends, NGINX must keep running."""
@@ -492,6 +512,51 @@ def test_a_refused_reload_starts_no_new_worker_generation(
     failed_attempt = 2
     result = manager.apply(box.tree(extra={"conf.d/ok.conf": "# fine\n"}))
     assert result.version > failed_attempt  # a failed attempt's number is never reused
+
+
+# Runs the real NGINX as its child and passes the manager's signals on, as the NGINX Plus
+# stand-in does: NGINX's workers are the started process's grandchildren.
+WRAPPER = """#!/bin/sh
+case " $* " in *" -t "*|*" -V "*) exec {nginx} "$@" ;; esac
+{nginx} "$@" &
+child=$!
+for name in HUP QUIT TERM INT; do trap "kill -$name $child" "$name"; done
+while :; do
+    wait "$child"; status=$?
+    kill -0 "$child" 2>/dev/null || exit "$status"
+done
+"""
+
+
+def _parent_and_title(pid: int) -> tuple[int, bytes]:
+    stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()
+    return int(stat[1]), Path(f"/proc/{pid}/cmdline").read_bytes()
+
+
+def test_workers_under_a_wrapper_are_found_and_its_reload_is_confirmed(box: Sandbox) -> None:
+    """Workers are found in NGINX's process group by their title, not as the started
+    process's children: under a wrapper those are the real master, which never stops
+    accepting, so no reload could be confirmed."""
+    wrapper = box.root / "nginx-wrapper"
+    wrapper.write_text(WRAPPER.format(nginx=shlex.quote(nginx_binary())))
+    wrapper.chmod(0o755)
+    port = box.settings.listeners.http
+    manager = box.manager(binary=str(wrapper))
+    try:
+        manager.apply(box.tree(extra={"conf.d/app.conf": app_server("app", port, "v1")}))
+        assert manager.process is not None and manager.process.pid is not None
+        workers = manager.process.worker_pids()
+        assert workers
+        for pid in workers:
+            parent, title = _parent_and_title(pid)
+            assert parent != manager.process.pid and title.startswith(b"nginx: worker process")
+        result = manager.apply(box.tree(extra={"conf.d/app.conf": app_server("app", port, "v2")}))
+        assert result.reloaded and box.get(host="app") == (200, "v2\n")
+        new_workers = manager.process.worker_pids()
+        assert new_workers and not new_workers & workers  # the old generation stopped accepting
+    finally:
+        manager.stop()
+    assert manager.process is not None and not manager.process.running
 
 
 def test_a_disk_error_while_swapping_puts_the_previous_files_back(

@@ -36,6 +36,7 @@ from nginx_ingress.nginx.plusapi import (
 )
 from nginx_ingress_dev.plusapi_stub import (
     ERROR_HREF,
+    ConfiguredUpstream,
     Delay,
     DropConnection,
     PlusApiStub,
@@ -292,6 +293,65 @@ def test_a_read_only_api_refuses_every_change() -> None:
         with pytest.raises(PlusApiResponseError) as caught:
             client.add_upstream_server("backend", UpstreamServer("10.0.0.4:8080"))
         assert (caught.value.status, caught.value.code) == (405, "MethodDisabled")
+
+
+def test_a_sibling_serves_the_same_data_with_its_own_write(socket_directory: str) -> None:
+    """One NGINX Plus, two `api` locations: a read-only sibling sees the writes of the
+    read-write listener, and refuses its own."""
+    with PlusApiStub() as stub:
+        stub.add_upstream("backend", INITIAL_SERVERS)
+        sibling = stub.sibling(unix_socket=os.path.join(socket_directory, "ro.sock"), write=False)
+        with sibling:
+            client_of(stub).add_upstream_server("backend", UpstreamServer("10.0.0.9:80"))
+            read_only = client_of(sibling)
+            assert "10.0.0.9:80" in [s.server for s in read_only.upstream_servers("backend")]
+            with pytest.raises(PlusApiResponseError) as caught:
+                read_only.delete_upstream_server("backend", 0)
+            assert (caught.value.status, caught.value.code) == (405, "MethodDisabled")
+            # One request log for both listeners.
+            assert [(r.method, r.status) for r in stub.requests if r.is_write] == [
+                ("POST", 201),
+                ("DELETE", 405),
+            ]
+        assert not os.path.exists(os.path.join(socket_directory, "ro.sock"))
+
+
+def test_a_load_is_a_reload_that_forgets_api_changes(stub: PlusApiStub) -> None:
+    client = client_of(stub)
+    client.add_upstream_server("backend", UpstreamServer("10.0.0.9:80"))
+    problems = stub.load([ConfiguredUpstream("backend", ({"server": "10.0.0.1:8080"},))])
+    assert problems == ()  # the first load: generation stays 1
+    assert addresses(stub) == ["10.0.0.1:8080"] and client.nginx_info().generation == 1
+    problems = stub.load(
+        [
+            ConfiguredUpstream(
+                "backend",
+                (
+                    {"server": "10.0.0.2:80", "weight": 3},
+                    {"server": "backend.example:80"},
+                    {"server": "10.0.0.3:80", "resolve": True},
+                ),
+            ),
+            ConfiguredUpstream("fixed", ({"server": "10.0.1.1:80"},), static=True),
+        ]
+    )
+    assert addresses(stub) == ["10.0.0.2:80"] and client.nginx_info().generation == 2
+    assert [s["id"] for s in stub.servers("backend")] == [0]  # IDs count from 0 again
+    assert len(problems) == 2
+    assert "backend.example:80" in problems[0] and "UpstreamConfNoResolver" in problems[0]
+    assert "resolve" in problems[1] and "UpstreamConfFormatError" in problems[1]
+    with pytest.raises(PlusApiResponseError, match="static"):
+        client.upstream_servers("fixed")
+
+
+def test_restore_puts_back_what_saved_copied(stub: PlusApiStub) -> None:
+    saved = stub.saved()
+    stub.load([ConfiguredUpstream("other", ())])
+    stub.load([ConfiguredUpstream("third", ())])
+    assert stub.upstream_names() == ("third",) and stub.generation == 2
+    stub.restore(saved)
+    assert stub.upstream_names() == ("backend",) and stub.generation == 1
+    assert addresses(stub) == ["10.0.0.1:8080", "10.0.0.2:8080", "10.0.0.3:8080"]
 
 
 def test_an_error_page_instead_of_the_error_object_keeps_status_and_text(

@@ -193,7 +193,7 @@ def test_defaults() -> None:
         ("nginx.com/keepalive", "nginx.org/keepalive"),
         ("nginx.org/rewrite", "nginx.org/rewrites"),
         ("nginx.org/location-snippets", None),
-        ("nginx.com/sticky-cookie-services", None),
+        ("nginx.org/limit-req-rates", "nginx.org/limit-req-rate"),
         ("nginx.org/x", None),
     ],
 )

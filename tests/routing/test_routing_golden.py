@@ -208,6 +208,27 @@ class Case:
     show: tuple[str, ...] = ()
     """Main files to show too (the default server, nginx.conf)."""
     default_secret: tuple[str, str] | None = None
+    replicas: int = 1
+
+
+RATE_LIMIT = {
+    "nginx.org/limit-req-rate": "10r/s",
+    "nginx.org/limit-req-key": "${binary_remote_addr}${uri}",
+    "nginx.org/limit-req-zone-size": "1m",
+    "nginx.org/limit-req-burst": "20",
+    "nginx.org/limit-req-delay": "5",
+    "nginx.org/limit-req-log-level": "warn",
+    "nginx.org/limit-req-reject-code": "503",
+    "nginx.org/limit-req-dry-run": "true",
+}
+STICKY_COOKIE = (
+    "serviceName=coffee srv_id expires=1h domain=.example.com path=/coffee httponly secure "
+    "samesite=lax"
+)
+STICKY_LEARN = (
+    "serviceName=tea create=$upstream_cookie_session lookup=$cookie_session zone_size=1m timeout=1h"
+)
+ZONE_SYNC = {"zone-sync": "true"}
 
 
 CASES = [
@@ -525,6 +546,66 @@ CASES = [
         ),
         settings=PLUS,
     ),
+    # --- the state zone sync shares ---
+    Case("rate-limit", annotated(RATE_LIMIT)),
+    Case("rate-limit-plus-zone-sync-off", annotated(RATE_LIMIT), settings=PLUS),
+    Case("rate-limit-zone-sync", annotated(RATE_LIMIT), configmap=ZONE_SYNC, settings=PLUS),
+    Case(
+        "rate-limit-scale",
+        annotated({"nginx.org/limit-req-rate": "10r/s", "nginx.org/limit-req-scale": "true"}),
+        replicas=3,
+    ),
+    Case(
+        "rate-limit-scale-zone-sync",
+        annotated({"nginx.org/limit-req-rate": "10r/s", "nginx.org/limit-req-scale": "true"}),
+        configmap=ZONE_SYNC,
+        settings=PLUS,
+        replicas=3,
+    ),
+    Case(
+        "rate-limit-no-delay-and-bad-values",
+        annotated(
+            {
+                "nginx.org/limit-req-rate": "10r/s",
+                "nginx.org/limit-req-no-delay": "true",
+                "nginx.org/limit-req-delay": "5",
+            }
+        ),
+    ),
+    Case(
+        "rate-limit-bad-key",
+        annotated({"nginx.org/limit-req-rate": "10r/s", "nginx.org/limit-req-key": "client"}),
+    ),
+    Case(
+        "sticky",
+        annotated(
+            {
+                "nginx.com/sticky-cookie-services": STICKY_COOKIE,
+                "nginx.com/sticky-learn-services": STICKY_LEARN,
+            }
+        ),
+        settings=PLUS,
+    ),
+    Case(
+        "sticky-zone-sync",
+        annotated(
+            {
+                "nginx.com/sticky-cookie-services": STICKY_COOKIE,
+                "nginx.com/sticky-learn-services": STICKY_LEARN,
+            }
+        ),
+        configmap=ZONE_SYNC,
+        settings=PLUS,
+    ),
+    Case(
+        "sticky-on-oss",
+        annotated(
+            {
+                "nginx.com/sticky-cookie-services": STICKY_COOKIE,
+                "nginx.com/sticky-learn-services": STICKY_LEARN,
+            }
+        ),
+    ),
     Case(
         "plus-random-least-time",
         with_tls({"nginx.org/lb-method": "random two least_time=header"}),
@@ -535,7 +616,13 @@ CASES = [
 
 
 def _golden_text(case: Case, settings: Settings) -> str:
-    routed = route(case.cluster(), settings, case.configmap, default_secret=case.default_secret)
+    routed = route(
+        case.cluster(),
+        settings,
+        case.configmap,
+        default_secret=case.default_secret,
+        replicas=case.replicas,
+    )
     lines = []
     for report in routed.update.reports:
         lines.append(f"# {report.key}: {report.outcome}")
@@ -562,7 +649,13 @@ def test_golden(case: Case) -> None:
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
 def test_nginx_accepts_every_case(case: Case) -> None:
     with sandbox(case.settings) as (root, settings):
-        routed = route(case.cluster(), settings, case.configmap, default_secret=case.default_secret)
+        routed = route(
+            case.cluster(),
+            settings,
+            case.configmap,
+            default_secret=case.default_secret,
+            replicas=case.replicas,
+        )
         payload = parse(write(root, routed.files))
         if settings.nginx_plus:
             strip_plus_only(payload)

@@ -534,3 +534,30 @@ def test_an_expiring_certificate_is_warned_about_when_it_expires() -> None:
     assert "has expired" in problems(update, "default/one")[0]
     assert "secrets/default-shared" in sim.table.files
     assert sim.table.next_expiry() is None  # nothing left to wait for
+
+
+def test_an_endpoint_change_is_servers_only() -> None:
+    """What NGINX Plus can apply through its API without a reload is told apart from
+    everything else."""
+    sim = Sim(three_ingresses())
+    sim.cluster.slices = [
+        s
+        if s["metadata"]["name"] != "tea-1"
+        else endpoint_slice("tea-1", "tea", endpoint("10.0.9.9"))
+        for s in sim.cluster.slices
+    ]
+    update = sim.update(services={"default/tea"})
+    assert update.servers_only, update
+    assert {name: [str(s.address) for s in u.servers] for name, u in update.upstreams.items()} == {
+        name: ["10.0.9.9:8080"] for name in update.upstreams
+    }
+    assert update.upstreams
+    # An edit of an Ingress is more than servers.
+    sim.replace_ingress(ingress("a", rule("a.example.com", path("/other"))))
+    assert not sim.update(ingresses={"default/a"}).servers_only
+
+
+def test_a_certificate_change_is_not_servers_only() -> None:
+    sim = Sim(shared_secret())
+    sim.cluster.secrets = [tls_secret("shared", certificate("rotated.example.com"))]
+    assert not sim.update(secrets={"default/shared"}).servers_only

@@ -10,6 +10,15 @@ flags. tests/deploy/test_chart_flags.py fails if a rendered flag is one that
 - -nginx-configmaps=$(POD_NAMESPACE)/{{ include "nginx-ingress.configName" . }}
 - -ingress-class={{ $c.ingressClass.name }}
 - -zone-sync-service-name={{ include "nginx-ingress.headlessServiceName" . }}
+{{- if not $c.nginxplus }}
+{{- /* On NGINX OSS the controller reads neither its pod nor its workload: the pods it counts
+for `nginx.org/limit-req-scale` are those this selector matches. */}}
+{{- $pairs := list }}
+{{- range $key, $value := include "nginx-ingress.selectorLabels" . | fromYaml }}
+{{- $pairs = append $pairs (printf "%s=%s" $key $value) }}
+{{- end }}
+- -zone-sync-service-selector={{ join "," $pairs }}
+{{- end }}
 - -nginx-reload-timeout={{ $c.nginxReloadTimeout }}
 {{- range (include "nginx-ingress.loadModules" . | fromJsonArray) }}
 - -load-module={{ . }}

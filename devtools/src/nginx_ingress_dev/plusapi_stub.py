@@ -9,6 +9,11 @@ memory; records every request; and misbehaves on demand (refuses connections, an
 late, answers 500, drops the connection), so that timeouts and the fallback to a reload
 can be tested. What it does not model is listed in docs/plus-api.md.
 
+One set of data can be served on several listeners, each with its own `api write=`
+(`sibling`), as one NGINX Plus serves one API on a read-write and a read-only location;
+`load` replaces the upstreams as a reload of the configuration does. The NGINX Plus
+stand-in (`nginx_ingress_dev.plus_standin`) uses both.
+
 It listens on 127.0.0.1 (a free port) or on a unix socket, one thread per request, and
 `stop()` (or leaving the `with` block) ends every thread it started.
 """
@@ -118,24 +123,45 @@ class _Upstream:
     next_id: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class ConfiguredUpstream:
+    """An upstream as a configuration declares it, for `load`: its servers as the API's
+    JSON (`{"server": "10.0.0.1:80", "weight": 2}`); `static` is an upstream without a
+    `zone`, which the API cannot change."""
+
+    name: str
+    servers: tuple[Mapping[str, object], ...] = ()
+    static: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SavedData:
+    """What `saved` copied: the upstreams and the generation, for `restore`."""
+
+    upstreams: Mapping[str, _Upstream]
+    generation: int
+    loaded_at: str
+
+
 class _ApiState:
     """The API's data and its answers; every method runs under one lock."""
 
-    def __init__(self, location: str, versions: Sequence[int], write: bool) -> None:
+    def __init__(self, location: str, versions: Sequence[int]) -> None:
         self.location = location.rstrip("/")
         self.versions = tuple(versions)
-        self.write = write
         self.lock = threading.Lock()
         self.upstreams: dict[str, _Upstream] = {}
         self.zone_sync: dict[str, object] | None = None
         self.requests: list[RecordedRequest] = []
         self.fault: Fault | None = None
         self.loaded_at = _now()
+        self.generation = 1
+        self.loaded = False
 
-    def answer(self, method: str, target: str, body: bytes) -> tuple[int, object]:
+    def answer(self, method: str, target: str, body: bytes, *, write: bool) -> tuple[int, object]:
         with self.lock:
             try:
-                return self._route(method, urlsplit(target).path, body)
+                return self._route(method, urlsplit(target).path, body, write)
             except _Failure as failure:
                 return failure.status, _error_document(failure)
 
@@ -145,9 +171,9 @@ class _ApiState:
                 RecordedRequest(method, target, body.decode(errors="replace"), status)
             )
 
-    def _route(self, method: str, path: str, body: bytes) -> tuple[int, object]:
+    def _route(self, method: str, path: str, body: bytes, write: bool) -> tuple[int, object]:
         if path in (self.location, self.location + "/"):
-            self._allow(method, "GET")
+            self._allow(method, write, "GET")
             return 200, list(self.versions)
         if not path.startswith(self.location + "/"):
             raise _Failure(404, "PathNotFound", "path not found")
@@ -156,19 +182,19 @@ class _ApiState:
             raise _Failure(404, "UnknownVersion", "unknown version")
         match rest.rstrip("/").split("/"):
             case [""]:
-                self._allow(method, "GET")
+                self._allow(method, write, "GET")
                 return 200, ["nginx", "http", "stream"]
             case ["nginx"]:
-                self._allow(method, "GET")
+                self._allow(method, write, "GET")
                 return 200, self._nginx_info()
             case ["http", "upstreams", name, "servers"]:
-                self._allow(method, "GET", "POST")
+                self._allow(method, write, "GET", "POST")
                 upstream = self._upstream(unquote(name))
                 if method == "POST":
                     return 201, self.add_server(upstream, _json_object(body), unquote(name))
                 return 200, _server_list(upstream)
             case ["http", "upstreams", name, "servers", server_id]:
-                self._allow(method, "GET", "PATCH", "DELETE")
+                self._allow(method, write, "GET", "PATCH", "DELETE")
                 upstream = self._upstream(unquote(name))
                 server = upstream.servers.get(_server_id(server_id), None)
                 if server is None:
@@ -184,17 +210,17 @@ class _ApiState:
                     return 200, _server_list(upstream)
                 return 200, copy.deepcopy(server)
             case ["stream", "zone_sync"]:
-                self._allow(method, "GET")
+                self._allow(method, write, "GET")
                 if self.zone_sync is None:
                     raise _Failure(404, "PathNotFound", "path not found")
                 return 200, copy.deepcopy(self.zone_sync)
             case _:
                 raise _Failure(404, "PathNotFound", "path not found")
 
-    def _allow(self, method: str, *allowed: str) -> None:
+    def _allow(self, method: str, write: bool, *allowed: str) -> None:
         if method not in allowed:
             raise _Failure(405, "MethodNotSupported", "method not supported")
-        if method in _WRITE_METHODS and not self.write:
+        if method in _WRITE_METHODS and not write:
             raise _Failure(405, "MethodDisabled", "method disabled")
 
     def _upstream(self, name: str) -> _Upstream:
@@ -233,7 +259,7 @@ class _ApiState:
             "version": NGINX_VERSION,
             "build": NGINX_BUILD,
             "address": "127.0.0.1",
-            "generation": 1,
+            "generation": self.generation,
             "load_timestamp": self.loaded_at,
             "timestamp": _now(),
             "pid": os.getpid(),
@@ -258,7 +284,8 @@ class PlusApiStub:
     ) -> None:
         if not location.startswith("/"):
             raise ValueError(f"location {location!r} must start with /")
-        self._state = _ApiState(location, versions, write)
+        self._state = _ApiState(location, versions)
+        self._write = write
         self._unix_socket = unix_socket
         self._tcp_address = ("127.0.0.1", 0)  # the port becomes the chosen one at start
         self._server: _TcpStubServer | _UnixStubServer | None = None
@@ -279,6 +306,20 @@ class PlusApiStub:
 
     def start(self) -> None:
         self.accept_connections()
+
+    def sibling(self, *, unix_socket: str | None = None, write: bool) -> PlusApiStub:
+        """Another listener of the same API (not started): the same data, request log and
+        fault, its own address and `write`, as a second `api` location of one NGINX Plus
+        (`api write=off` on the status port beside the read-write socket). Starting,
+        stopping and refusing connections stay each listener's own."""
+        twin = PlusApiStub(
+            unix_socket=unix_socket,
+            location=self._state.location,
+            versions=self._state.versions,
+            write=write,
+        )
+        twin._state = self._state
+        return twin
 
     def stop(self) -> None:
         """Stop listening, end every request thread, remove the unix socket."""
@@ -321,9 +362,13 @@ class PlusApiStub:
         if self._unix_socket is not None:
             if os.path.exists(self._unix_socket):
                 os.unlink(self._unix_socket)  # left by `refuse_connections`
-            self._server = _UnixStubServer(self._unix_socket, self._state, self._closing)
+            self._server = _UnixStubServer(
+                self._unix_socket, self._state, self._closing, self._write
+            )
         else:
-            self._server = _TcpStubServer(self._tcp_address, self._state, self._closing)
+            self._server = _TcpStubServer(
+                self._tcp_address, self._state, self._closing, self._write
+            )
             self._tcp_address = (self._tcp_address[0], self._server.server_port)
         self._thread = threading.Thread(
             target=self._server.serve_forever,
@@ -366,6 +411,68 @@ class PlusApiStub:
                     raise ValueError(f"{parameters}: {failure.code}: {failure.text}") from None
             self._state.upstreams[name] = upstream
 
+    def load(self, upstreams: Iterable[ConfiguredUpstream]) -> tuple[str, ...]:
+        """What a reload of the configuration does to the API's data: every upstream as
+        declared, nothing kept of the servers added or changed through the API (NGINX Plus
+        keeps them only with a `state` file, which is not modelled), IDs counted from 0
+        again. From the second load on, `generation` counts one more reload.
+
+        A server the API would refuse (a host name, which needs a resolver; an unknown
+        parameter) is left out and said why, one line each, in what is returned; the
+        rest loads.
+        """
+        loaded: dict[str, _Upstream] = {}
+        problems: list[str] = []
+        for declared in upstreams:
+            upstream = _Upstream(static=declared.static, servers={})
+            for parameters in declared.servers:
+                try:
+                    self._state.add_server(upstream, parameters, declared.name)
+                except _Failure as failure:
+                    problems.append(
+                        f"upstream {declared.name!r}: server {parameters.get('server')!r} "
+                        f"left out: {failure.code}: {failure.text}"
+                    )
+            loaded[declared.name] = upstream
+        with self._state.lock:
+            self._state.upstreams = loaded
+            if self._state.loaded:
+                self._state.generation += 1
+                self._state.loaded_at = _now()
+            self._state.loaded = True
+        return tuple(problems)
+
+    def saved(self) -> SavedData:
+        """A copy of the upstreams and the generation, to `restore` if a reload fails."""
+        with self._state.lock:
+            return SavedData(
+                copy.deepcopy(self._state.upstreams),
+                self._state.generation,
+                self._state.loaded_at,
+            )
+
+    def restore(self, saved: SavedData) -> None:
+        """Put back what `saved` copied: a refused reload leaves NGINX on its old data."""
+        with self._state.lock:
+            self._state.upstreams = copy.deepcopy(dict(saved.upstreams))
+            self._state.generation = saved.generation
+            self._state.loaded_at = saved.loaded_at
+
+    @property
+    def generation(self) -> int:
+        """What `/nginx` answers as `generation`: 1, plus one per `load` after the first."""
+        with self._state.lock:
+            return self._state.generation
+
+    def upstream_names(self) -> tuple[str, ...]:
+        with self._state.lock:
+            return tuple(sorted(self._state.upstreams))
+
+    def zone_sync(self) -> dict[str, object] | None:
+        """What `/stream/zone_sync/` answers now (None: 404)."""
+        with self._state.lock:
+            return copy.deepcopy(self._state.zone_sync)
+
     def servers(self, upstream: str) -> list[dict[str, object]]:
         """The servers of `upstream` as `GET .../servers/` would answer them."""
         with self._state.lock:
@@ -394,19 +501,21 @@ class _TcpStubServer(ThreadingHTTPServer):
     daemon_threads = False  # joined on close: a stopped stub leaves no thread behind
 
     def __init__(
-        self, address: tuple[str, int], state: _ApiState, closing: threading.Event
+        self, address: tuple[str, int], state: _ApiState, closing: threading.Event, write: bool
     ) -> None:
         self.state = state
         self.closing = closing
+        self.write = write
         super().__init__(address, _Handler)
 
 
 class _UnixStubServer(socketserver.ThreadingUnixStreamServer):
     daemon_threads = False  # joined on close: a stopped stub leaves no thread behind
 
-    def __init__(self, path: str, state: _ApiState, closing: threading.Event) -> None:
+    def __init__(self, path: str, state: _ApiState, closing: threading.Event, write: bool) -> None:
         self.state = state
         self.closing = closing
+        self.write = write
         super().__init__(path, _Handler)
 
 
@@ -449,7 +558,7 @@ class _Handler(BaseHTTPRequestHandler):
             state.record(self.command, self.path, body, 500)
             self._send(500, "text/html", _HTML_500)
             return
-        status, document = state.answer(self.command, self.path, body)
+        status, document = state.answer(self.command, self.path, body, write=self.server.write)
         state.record(self.command, self.path, body, status)
         self._send(status, "application/json", json.dumps(document).encode())
 

@@ -25,6 +25,7 @@ from nginx_ingress.values import (
     Network,
     NginxString,
     ProxyHeader,
+    Rate,
     Size,
     Time,
     TimeKind,
@@ -398,3 +399,32 @@ def parse_proxy_header(text: str) -> ProxyHeader:
 
 def parse_proxy_headers(text: str) -> tuple[ProxyHeader, ...]:
     return parse_comma_list(text, parse_proxy_header)
+
+
+# --- rate limiting -------------------------------------------------------------------------
+
+_RATE = re.compile(r"([1-9][0-9]{0,6})r/([sm])", re.ASCII)
+_KEY = re.compile(r"(\$[A-Za-z_][A-Za-z0-9_]*|\$\{[A-Za-z_][A-Za-z0-9_]*\})+", re.ASCII)
+
+
+def parse_rate(text: str) -> Rate:
+    """`<requests>r/s` or `<requests>r/m`, as `limit_req_zone rate=` takes it."""
+    match = _RATE.fullmatch(text)
+    if match is None:
+        raise InvalidValue("must be a rate such as 10r/s or 30r/m (1 to 9999999)")
+    number = int(match.group(1))
+    return Rate(number * 60 if match.group(2) == "s" else number)
+
+
+def parse_variable_key(text: str) -> NginxString:
+    """A key made of NGINX variables only (`${binary_remote_addr}`, `$http_x_api_key$uri`):
+    literal text in a rate-limit key would only make every request share one bucket."""
+    _check_length(text, MAX_TOKEN_LENGTH)
+    if not _KEY.fullmatch(text):
+        raise InvalidValue(
+            "must be one or more NGINX variables and nothing else, such as "
+            "${binary_remote_addr} or $http_x_api_key"
+        )
+    if unknown := unknown_variables(text):
+        raise InvalidValue(f"refers to variables NGINX does not know: {', '.join(unknown)}")
+    return NginxString(text)

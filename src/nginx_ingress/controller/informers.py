@@ -66,6 +66,10 @@ class Informer(Generic[T]):
     def keys(self) -> list[str]:
         return [key for r in self._reflectors for key in r.cached_keys()]
 
+    def values(self) -> list[T]:
+        """Every cached item (an O(N) scan: for start-up questions only)."""
+        return [item for r in self._reflectors for item in r.snapshot().values()]
+
     def keys_by_index(self, index: str, value: str) -> set[str]:
         reflector = self._for(value)
         return reflector.keys_by_index(index, value) if reflector is not None else set()

@@ -44,25 +44,32 @@ from nginx_ingress.controller.informers import (
     ClusterInformers,
 )
 from nginx_ingress.controller.ingress_events import IngressEvents
+from nginx_ingress.controller.plus import update_servers
+from nginx_ingress.controller.replicas import ReplicaCount
 from nginx_ingress.controller.report import Summary, SyncOutcome, describe_apply, summarize
 from nginx_ingress.controller.zonesync import ZoneSyncService
+from nginx_ingress.controller.zonesync_health import ZoneSyncHealth
 from nginx_ingress.debounce import Debouncer
 from nginx_ingress.generate import RoutingSummary, build_configuration
-from nginx_ingress.generate.table import Changes, IngressReport, RoutingTable
-from nginx_ingress.kube.api import CONFIGMAPS, KubeApi, Object
+from nginx_ingress.generate.ingress import reads_replicas
+from nginx_ingress.generate.table import Changes, IngressReport, RoutingTable, Update
+from nginx_ingress.kube.api import CONFIGMAPS, ENDPOINTSLICES, KubeApi, KubeError, Object
 from nginx_ingress.kube.events import WARNING, EventRecorder, ObjectReference
 from nginx_ingress.kube.headless import ServiceOutcome, ServiceState
 from nginx_ingress.kube.reflector import Backoff, Reflector, WatchTiming
 from nginx_ingress.layout import DEFAULT_SECRET_FILE
 from nginx_ingress.nginx.manager import ApplyError, ApplyResult, NginxManager
+from nginx_ingress.nginx.plusapi import PlusApiClient
 from nginx_ingress.observe.metrics import Metrics
 from nginx_ingress.render import render_configuration
+from nginx_ingress.resources import EndpointSlice
+from nginx_ingress.resources.endpointslice import SERVICE_NAME_LABEL
 from nginx_ingress.settings import Settings
 from nginx_ingress.values import HostPort
 
 log = logging.getLogger("nginx_ingress.controller")
 
-CONFIGMAP, ZONE_SYNC, EVERYTHING = "ConfigMap", "ZoneSync", "Everything"
+CONFIGMAP, ZONE_SYNC, EVERYTHING, REPLICAS = "ConfigMap", "ZoneSync", "Everything", "Replicas"
 CERTIFICATE_EXPIRY = "CertificateExpiry"
 """A timer's signal: a served certificate expires now (the table knows which)."""
 
@@ -90,6 +97,8 @@ class ControllerSettings:
     timing: WatchTiming = field(default_factory=WatchTiming)
     render_only: bool = False
     """`-render-only`: the manager writes checked files and never runs NGINX (for the logs)."""
+    zone_sync_degraded_after: float = 30.0
+    """`-zone-sync-degraded-after`: how long zone sync may miss peers before a warning."""
 
 
 class Controller:
@@ -102,9 +111,11 @@ class Controller:
         recorder: EventRecorder,
         *,
         status: StatusObserver | None = None,
+        plus_api: PlusApiClient | None = None,
     ) -> None:
         self._config = config
         self._status = status
+        self._plus_api = plus_api
         self._settings = config.settings
         self._manager = manager
         self._metrics = metrics
@@ -121,6 +132,8 @@ class Controller:
         self._main: dict[str, str] = {}
         self._unreported: list[IngressReport] = []
         self._first_apply = True
+        self._inputs: tuple[bool, int] = (False, 1)
+        """(zone sync in place, ready replicas) the table last built with."""
         self._table = RoutingTable(self._settings, config.ingress_class)
         self._ingress_events = IngressEvents(recorder)
 
@@ -139,6 +152,12 @@ class Controller:
             on_change=lambda: self._changed(ZONE_SYNC, frozenset()),
             timing=config.timing,
         )
+        self._replicas = ReplicaCount(
+            api,
+            self._settings.namespace,
+            on_change=lambda: self._changed(REPLICAS, frozenset()),
+            timing=config.timing,
+        )
         self._configmap_reflector: Reflector[Object] | None = None
         if config.configmap is not None:
             namespace, name = config.configmap
@@ -149,6 +168,27 @@ class Controller:
                 field_selector=f"metadata.name={name}",
                 on_change=lambda keys: self._changed(CONFIGMAP, keys),
                 timing=config.timing,
+            )
+        self._health: ZoneSyncHealth | None = None
+        self._peers: Reflector[EndpointSlice] | None = None
+        if plus_api is not None:
+            # The headless Service's endpoints: how many peers zone sync should reach.
+            self._peers = Reflector(
+                api,
+                ENDPOINTSLICES,
+                namespace=self._settings.namespace,
+                label_selector=f"{SERVICE_NAME_LABEL}={self._settings.zone_sync_service_name}",
+                timing=config.timing,
+                transform=EndpointSlice.from_object,
+            )
+            self._health = ZoneSyncHealth(
+                plus_api,
+                metrics,
+                recorder,
+                expected_peers=self._expected_peers,
+                configmap=self._configmap_reference,
+                interval=min(5.0, config.zone_sync_degraded_after / 3),
+                grace=config.zone_sync_degraded_after,
             )
         self._debouncer = Debouncer(
             self._sync, quiet=config.quiet, max_delay=config.max_delay, name="controller-sync"
@@ -171,12 +211,17 @@ class Controller:
         gates: list[Reflector[object]] = [self._zone_sync.service_reflector]  # type: ignore[list-item]
         if self._configmap_reflector is not None:
             gates.append(self._configmap_reflector)  # type: ignore[arg-type]
+        if self._replicas.reflector is not None:
+            gates.append(self._replicas.reflector)  # type: ignore[arg-type]
         return [*gates, *self._informers.reflectors]
 
     def start(self) -> None:
         """Start watching; the first apply happens once every informer has listed."""
         if self._configmap_reflector is not None:
             self._configmap_reflector.start()
+        if self._peers is not None and self._health is not None:
+            self._peers.start()
+            self._health.start()
         self._zone_sync.start()
         self._informers.start()
 
@@ -191,7 +236,11 @@ class Controller:
         if self._configmap_reflector is not None:
             self._configmap_reflector.stop()
         self._zone_sync.stop()
+        self._replicas.stop()
         self._informers.stop()
+        if self._peers is not None and self._health is not None:
+            self._health.stop()
+            self._peers.stop()
 
     def _changed(self, kind: str, keys: frozenset[str]) -> None:
         if not self._stopped.is_set():
@@ -227,31 +276,46 @@ class Controller:
         if wanted:
             outcome = self._zone_sync.converge(enabled=True, port=zone_sync.port)
         ready = outcome.state is ServiceState.READY
+        if self._count_replicas(first=self._first_apply):
+            # The first apply waits for the count (the pods' list triggers the next sync),
+            # so that scaled rate limits start right, with one reload.
+            self._changes.put_back(dict(taken))
+            return []
 
+        inputs = (wanted and ready, self._replicas.count())
         now = time.time()
         update = self._table.update(
             Changes(
                 ingresses=frozenset(taken.get(INGRESS, ())),
                 services=frozenset(taken.get(SERVICE, ())),
                 secrets=frozenset(taken.get(SECRET, ())),
-                everything=everything,
+                everything=everything or inputs != self._inputs,
                 expired=self._table.expired(now),
+                zone_sync=inputs[0],
+                replicas=inputs[1],
             ),
             self._informers,
             result.config,
             now,
         )
+        self._inputs = inputs
         self._schedule_expiry()
         if self._status is not None:
             self._status.observe(update.reports, result.config.external_status_address)
         self._unreported.extend(update.reports)
-        changes = {**self._main_changes(result, zone_sync_ready=ready), **update.changed}
+        main_changes = self._main_changes(result, zone_sync_ready=ready)
         only_endpoints = set(taken) <= {SERVICE} and not everything
-        error, held_back = self._apply(changes, "endpoints" if only_endpoints else "other")
+        if only_endpoints and update.servers_only and not main_changes and self._by_api(update):
+            error, held_back = None, dict[str, str]()
+        else:
+            changes = {**main_changes, **update.changed}
+            error, held_back = self._apply(changes, "endpoints" if only_endpoints else "other")
         if not wanted and error is None:
             # Only once NGINX no longer names the Service (spec: disable reloads first).
             outcome = self._zone_sync.converge(enabled=False, port=zone_sync.port)
         self._metrics.set_zone_sync(enabled=wanted, service_ready=ready)
+        if self._health is not None:
+            self._health.set_active(wanted and ready and error is None)
         self._metrics.set_ingress_resources(self._table.served)
         synced = SyncOutcome(
             invalid_values=bool(result.problems),
@@ -270,6 +334,60 @@ class Controller:
             self._ingress_events.report(self._unreported, refused)
             self._unreported = []
         return synced.retry_reasons()
+
+    def _by_api(self, update: Update) -> bool:
+        """Endpoint changes through the NGINX Plus API; True when applied that way (else the
+        caller reloads, which the files allow either way)."""
+        if self._plus_api is None or self._first_apply or not self._manager.ready:
+            return False
+        failure = update_servers(self._plus_api, update.upstreams)
+        if failure is not None:
+            log.warning("NGINX Plus API: %s; reloading instead", failure)
+            return False
+        try:
+            self._manager.write_without_reload(update.changed)
+        except ApplyError as error:
+            log.warning("%s; reloading instead", error)
+            return False
+        self._metrics.upstream_servers_updated(len(update.upstreams))
+        log.info(
+            "upstream servers changed through the NGINX Plus API, no reload: %s",
+            ", ".join(sorted(update.upstreams)),
+        )
+        return True
+
+    def _expected_peers(self) -> int | None:
+        """Ready endpoints of the headless Service but this replica; None until listed."""
+        peers = self._peers
+        if peers is None or not peers.synced.is_set():
+            return None
+        ready = {e.address for s in peers.snapshot().values() for e in s.endpoints if e.ready}
+        return max(0, len(ready) - 1)
+
+    def _configmap_reference(self) -> ObjectReference | None:
+        configmap = self._configmap()
+        return None if configmap is None else ObjectReference.of(configmap, "v1", "ConfigMap")
+
+    def _count_replicas(self, *, first: bool) -> bool:
+        """Start counting the controller's replicas once an Ingress asks for `limit-req-scale`;
+        True when the first apply must wait for that count."""
+        if self._replicas.reflector is not None:
+            return False
+        wanted = self._table.reads_replicas or (
+            first and any(reads_replicas(i) for i in self._informers.ingresses.values())
+        )
+        if not wanted:
+            return False
+        try:
+            selector = self._zone_sync.selector()
+        except KubeError as error:
+            log.warning(
+                "cannot read the controller's own Pod (%s): limit-req-scale counts 1 replica",
+                error,
+            )
+            return False
+        self._replicas.start(selector)
+        return first
 
     def _schedule_expiry(self) -> None:
         """A sync when the next served certificate expires, so its Ingress is warned about

@@ -38,6 +38,7 @@ from nginx_ingress.kube.events import EventRecorder
 from nginx_ingress.kube.lease import LeaseTiming, LeaseTimingError
 from nginx_ingress.logs import FORMATS, LEVELS, configure
 from nginx_ingress.nginx.manager import ManagerSettings, NginxManager
+from nginx_ingress.nginx.plusapi import PlusApiClient
 from nginx_ingress.observe.metrics import Metrics
 from nginx_ingress.observe.servers import Listener, metrics_listener, readiness_listener
 from nginx_ingress.render import config_version_files
@@ -105,7 +106,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     group.add_argument(
         *flag_names("zone-sync-service-selector"),
         metavar="KEY=VALUE,…",
-        help="selector of the zone-sync headless Service (default: the controller workload's)",
+        help="the controller's pods, which the zone-sync headless Service selects and "
+        "limit-req-scale counts (default: the controller workload's selector)",
     )
     group.add_argument(
         *flag_names("nginx-binary"),
@@ -145,6 +147,13 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="but never later than this after the first change (default %(default)s)",
     )
     add_status_arguments(run)
+    group.add_argument(
+        *flag_names("zone-sync-degraded-after"),
+        default="30s",
+        metavar="TIME",
+        help="NGINX Plus: warn (event ZoneSyncDegraded) when zone sync has missed peers this "
+        "long (default %(default)s)",
+    )
     group.add_argument(
         *flag_names("log-level"),
         choices=LEVELS,
@@ -302,6 +311,9 @@ def controller_settings(args: argparse.Namespace, environ: dict[str, str]) -> Co
     max_delay = _seconds("reload-max-delay", args.reload_max_delay)
     if not 0 < quiet <= max_delay:
         raise UsageError("-reload-quiet-period must be above 0 and at most -reload-max-delay")
+    degraded_after = _seconds("zone-sync-degraded-after", args.zone_sync_degraded_after)
+    if degraded_after <= 0:
+        raise UsageError("-zone-sync-degraded-after must be above 0")
     if not args.render_only and shutil.which(args.nginx_binary) is None:
         raise UsageError(f"-nginx-binary: {args.nginx_binary!r} is not an executable NGINX")
     return ControllerSettings(
@@ -323,6 +335,7 @@ def controller_settings(args: argparse.Namespace, environ: dict[str, str]) -> Co
         quiet=quiet,
         max_delay=max_delay,
         render_only=args.render_only,
+        zone_sync_degraded_after=degraded_after,
     )
 
 
@@ -373,6 +386,7 @@ def run_controller(args: argparse.Namespace) -> int:
             run_dir=Path(settings.run_dir),
             version_socket=Path(settings.config_version_socket),
             binary=args.nginx_binary,
+            other_sockets=(Path(settings.plus_api_socket),) if settings.nginx_plus else (),
             reload_timeout=args.nginx_reload_timeout / 1000,
             render_only=args.render_only,
         ),
@@ -399,8 +413,19 @@ def run_controller(args: argparse.Namespace) -> int:
             metrics=metrics,
             timing=config.timing,
         )
+    plus_api = None
+    if settings.nginx_plus and not args.render_only:
+        plus_api = PlusApiClient(
+            "http://nginx-plus-api/api", unix_socket=str(settings.plus_api_socket), timeout=5.0
+        )
     controller = Controller(
-        config, api, manager, metrics, recorder, status=reporting.reporter if reporting else None
+        config,
+        api,
+        manager,
+        metrics,
+        recorder,
+        status=reporting.reporter if reporting else None,
+        plus_api=plus_api,
     )
     try:
         if settings.listeners.ready_status_enabled:

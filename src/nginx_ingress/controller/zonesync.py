@@ -103,6 +103,14 @@ class ZoneSyncService:
         )
         return self._service.converge(desired, enabled=enabled and settings.nginx_plus)
 
+    def selector(self) -> dict[str, str]:
+        """The headless Service's selector: the controller's own pods (raises `KubeError`
+        when the Pod cannot be read and no -zone-sync-service-selector is given)."""
+        if self._selector_override:
+            return dict(self._selector_override)
+        self._discover_identity()
+        return selector_for(self._pod, self._workload, None)
+
     def _discover_identity(self) -> None:
         """Read our Pod and its workload once; then follow the workload with a watch."""
         if self._pod is not None:

@@ -25,6 +25,7 @@ from nginx_ingress.configmap.keys import CORE_KEYS_BY_NAME
 from nginx_ingress.configmap.parse import max_temp_file_size_refusal, proxy_buffers_refusal
 from nginx_ingress.configmap.parsers import InvalidValue
 from nginx_ingress.configmap.problems import Problem, show
+from nginx_ingress.generate import shared
 from nginx_ingress.settings import Settings
 from nginx_ingress.values import Buffers, NginxString, ProxyHeader, Size, Time
 
@@ -213,7 +214,7 @@ def parse_annotations(
     for name in sorted(annotations):
         spec = ANNOTATIONS_BY_NAME.get(name)
         if spec is None:
-            if name.startswith(OUR_PREFIXES):
+            if name.startswith(OUR_PREFIXES) and name not in shared.KNOWN:
                 problems.append(_unknown(name))
             continue
         if name == SSL_REDIRECT_DEPRECATED and "nginx.org/ssl-redirect" in annotations:
@@ -270,7 +271,7 @@ def _check_buffers(
 
 def _unknown(name: str) -> Problem:
     message = "not supported by this controller; ignored"
-    close = difflib.get_close_matches(name, ANNOTATIONS_BY_NAME, n=1, cutoff=0.85)
+    close = difflib.get_close_matches(name, [*ANNOTATIONS_BY_NAME, *shared.KNOWN], n=1, cutoff=0.85)
     if close:
         message += f"; did you mean {close[0]!r}?"
     return Problem(name, message)

@@ -27,6 +27,13 @@ from nginx_ingress.configmap.problems import Problem, Reason
 from nginx_ingress.generate.annotations import IngressOptions, parse_annotations
 from nginx_ingress.generate.endpoints import resolve
 from nginx_ingress.generate.names import ingress_stem, short_hash, upstream_name
+from nginx_ingress.generate.shared import (
+    STICKY_LEARN,
+    StickyLearnRequest,
+    StickyRequest,
+    parse_rate_limit,
+    parse_sticky,
+)
 from nginx_ingress.generate.validate import check_ingress
 from nginx_ingress.layout import secret_file, secret_reference
 from nginx_ingress.model import (
@@ -34,8 +41,11 @@ from nginx_ingress.model import (
     IngressConfig,
     Location,
     ProxyOptions,
+    RateLimit,
     Server,
     ServerTls,
+    StickyCookie,
+    StickyLearn,
     Upstream,
     UpstreamServer,
 )
@@ -62,6 +72,23 @@ class IngressInputs:
     """Hosts an older Ingress owns → that Ingress's `namespace/name`."""
     taken_upstreams: frozenset[str] = frozenset()
     """Upstream names an older Ingress's upstreams also read as (see `upstream_names`)."""
+    zone_sync: bool = False
+    """Zone sync is on and its Service in place: synced zones carry `sync` (set only for an
+    Ingress with such zones, so toggling zone sync rebuilds only those)."""
+    replicas: int = 1
+    """Ready controller replicas (set only for an Ingress with `limit-req-scale`)."""
+
+
+def reads_zone_sync(ingress: Ingress) -> bool:
+    """The Ingress has zones that zone sync shares (a rate limit, sticky learn)."""
+    return "nginx.org/limit-req-rate" in ingress.annotations or (
+        STICKY_LEARN in ingress.annotations
+    )
+
+
+def reads_replicas(ingress: Ingress) -> bool:
+    """The Ingress scales its rate limit by the number of controller replicas."""
+    return "nginx.org/limit-req-scale" in ingress.annotations
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +154,7 @@ def generate_checked(
     annotations = parse_annotations(ingress.annotations, config, settings)
     builder = _Builder(inputs, annotations.options, config, settings, now)
     builder.warnings.extend(annotations.problems)
+    builder.shared_state()
     return builder.build()
 
 
@@ -149,6 +177,8 @@ class _Builder:
         self.upstreams: dict[tuple[str, str, str], Upstream] = {}
         self.secret_files: dict[str, str] = {}
         self.expires: float | None = None
+        self.rate_limit: RateLimit | None = None
+        self.sticky: dict[str, StickyRequest] = {}
         self._names: dict[str, tuple[str, str, str]] = {}
 
     def build(self) -> IngressResult:
@@ -282,6 +312,7 @@ class _Builder:
             fail_timeout=options.fail_timeout,
             max_conns=options.max_conns,
             servers=tuple(UpstreamServer(server) for server in resolved.servers),
+            sticky=self._sticky(backend.service, name),
         )
         return name
 
@@ -362,9 +393,41 @@ class _Builder:
         )
         return None
 
+    def shared_state(self) -> None:
+        """The rate limit and sticky sessions, the state zone sync shares."""
+        ingress, inputs = self.ingress, self.inputs
+        request, problems = parse_rate_limit(ingress.annotations, ingress.namespace, ingress.name)
+        self.warnings.extend(problems)
+        if request is not None:
+            if request.scale and inputs.zone_sync:
+                self.warnings.append(
+                    Problem(
+                        "nginx.org/limit-req-scale",
+                        "is ignored: zone sync shares the rate limit's counters between the "
+                        "replicas, so the rate is not divided by their number",
+                    )
+                )
+            self.rate_limit = request.effective(
+                zone_sync=inputs.zone_sync, replicas=inputs.replicas
+            )
+        self.sticky, problems = parse_sticky(ingress.annotations, plus=self.settings.nginx_plus)
+        self.warnings.extend(problems)
+        unknown = set(self.sticky) - ingress.services
+        for service in sorted(unknown):
+            self.warnings.append(
+                Problem("sticky", f"names service {service}, which no path of this Ingress uses")
+            )
+
+    def _sticky(self, service: str, upstream: str) -> StickyCookie | StickyLearn | None:
+        method = self.sticky.get(service)
+        if isinstance(method, StickyLearnRequest):
+            return method.for_upstream(upstream, zone_sync=self.inputs.zone_sync)
+        return method
+
     def _proxy(self) -> ProxyOptions:
         options = self.options
         return ProxyOptions(
+            rate_limit=self.rate_limit,
             connect_timeout=options.proxy_connect_timeout,
             read_timeout=options.proxy_read_timeout,
             send_timeout=options.proxy_send_timeout,

@@ -149,6 +149,7 @@ def _http(config: GlobalConfig, settings: Settings, longest_host: int) -> HttpCo
         resolver=resolver,
         resolver_timeout=config.resolver_timeout if resolver else None,
         status_server=_status_server(settings),
+        api_socket=settings.plus_api_socket if settings.nginx_plus else None,
     )
 
 

@@ -14,6 +14,7 @@ cluster only through a `ClusterSource`.
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -29,12 +30,15 @@ from nginx_ingress.generate.ingress import (
     IngressResult,
     generate_checked,
     hosts_of,
+    reads_replicas,
+    reads_zone_sync,
     upstream_names,
 )
 from nginx_ingress.generate.names import disambiguated_stem, ingress_stem
 from nginx_ingress.generate.source import ClusterSource
 from nginx_ingress.generate.validate import check_ingress
 from nginx_ingress.layout import catch_all_file, ingress_file, is_secret
+from nginx_ingress.model import IngressConfig, Upstream
 from nginx_ingress.render.files import render_catch_all, render_ingress
 from nginx_ingress.resources import Ingress
 from nginx_ingress.settings import Settings
@@ -49,10 +53,16 @@ class Changes:
     """Services whose object or EndpointSlices changed."""
     secrets: frozenset[str] = frozenset()
     everything: bool = False
-    """The ConfigMap or an IngressClass changed: every Ingress is looked at again."""
+    """Look at every Ingress again (the ConfigMap, an IngressClass, zone sync or the replica
+    count changed); only those whose inputs changed are built again."""
     expired: frozenset[str] = frozenset()
     """Ingresses a certificate of which expired since they were built (`RoutingTable.
     expired`): built again although their inputs did not change."""
+    zone_sync: bool = False
+    """Zone sync is on and its Service in place (when it toggles, pass `everything`: only
+    the Ingresses with synced zones are built again)."""
+    replicas: int = 1
+    """Ready controller replicas, for `limit-req-scale` (when it changes, pass `everything`)."""
 
 
 class Outcome:
@@ -81,6 +91,7 @@ class _Entry:
     stem: str = ""
     rejected: tuple[Problem, ...] = ()
     inputs: IngressInputs | None = None
+    config: GlobalConfig | None = None
     result: IngressResult | None = None
     files: dict[str, str] = field(default_factory=dict)
 
@@ -92,8 +103,9 @@ class _Pass:
     source: ClusterSource
     config: GlobalConfig
     now: float
-    everything: bool
     forced: frozenset[str]
+    zone_sync: bool
+    replicas: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +113,17 @@ class Update:
     changed: Mapping[str, str | None]
     """Path → new text, or None for a file to delete."""
     reports: tuple[IngressReport, ...]
+    servers_only: bool = False
+    """Every change is in the servers of existing upstreams (`upstreams`): with NGINX Plus
+    they can be changed through its API, without a reload."""
+    upstreams: Mapping[str, Upstream] = field(default_factory=dict)
+    """Upstream name → the upstream as now, for those whose servers changed."""
+
+
+def _without_servers(config: IngressConfig) -> IngressConfig:
+    return dataclasses.replace(
+        config, upstreams=tuple(dataclasses.replace(u, servers=()) for u in config.upstreams)
+    )
 
 
 _BATCH = 1000
@@ -116,6 +139,8 @@ class RoutingTable:
         self._stems = Claims()
         self._upstreams = Claims()
         self._host_lengths: dict[int, int] = {}
+        self._scaling: set[str] = set()
+        """Ingresses with `limit-req-scale` (the controller counts replicas only for them)."""
         self._files: dict[str, str] = {}
         self._owners: dict[str, str] = {}
         self._secret_users: dict[str, set[str]] = {}
@@ -123,6 +148,8 @@ class RoutingTable:
         """A heap of (when a certificate an Ingress serves expires, its key); stale entries
         (the Ingress was built again since) are dropped as they come up."""
         self._before: dict[str, str | None] = {}
+        self._servers_only = True
+        self._upstream_changes: dict[str, Upstream] = {}
         """Paths changed during the current update → their text before it."""
 
     # --- what the main configuration needs to know ---------------------------------------
@@ -173,6 +200,11 @@ class RoutingTable:
                 return
             heapq.heappop(self._expiries)
 
+    @property
+    def reads_replicas(self) -> bool:
+        """Some Ingress of ours scales its rate limit by the replica count."""
+        return bool(self._scaling)
+
     def owner_of(self, path: str) -> str | None:
         """The Ingress a file belongs to, for NGINX's refusals (Secrets may have several)."""
         return self._owners.get(path)
@@ -183,6 +215,7 @@ class RoutingTable:
         self, changes: Changes, source: ClusterSource, config: GlobalConfig, now: float
     ) -> Update:
         self._before = {}
+        self._servers_only, self._upstream_changes = True, {}
         touched: set[str] = set(changes.ingresses) | changes.expired
         if changes.everything:
             touched.update(source.ingress_keys())
@@ -199,7 +232,9 @@ class RoutingTable:
             for key in sorted(touched):
                 rebuild.add(key)
                 rebuild.update(self._refresh(key, source, reports))
-            context = _Pass(source, config, now, changes.everything, changes.expired)
+            context = _Pass(
+                source, config, now, changes.expired, changes.zone_sync, changes.replicas
+            )
             for key in sorted(rebuild):
                 entry = self._entries.get(key)
                 if entry is None or entry.rejected:
@@ -211,7 +246,17 @@ class RoutingTable:
             if self._files.get(path) != text
         }
         self._before = {}
-        return Update(changed, tuple(reports[k] for k in sorted(reports)))
+        upstreams, self._upstream_changes = self._upstream_changes, {}
+        return Update(
+            changed,
+            tuple(reports[k] for k in sorted(reports)),
+            # A certificate changes no model but must be loaded: only upstream servers may go
+            # through the API.
+            servers_only=self._servers_only
+            and bool(upstreams)
+            and not any(is_secret(path) for path in changed),
+            upstreams=upstreams,
+        )
 
     def _refresh(
         self, key: str, source: ClusterSource, reports: dict[str, IngressReport]
@@ -226,12 +271,14 @@ class RoutingTable:
             del self._entries[key]
             self._drop_files(key, entry)
             reports[key] = IngressReport(key, ingress, Outcome.GONE)
+            self._servers_only = False
             return self._claim(key, entry.ingress, ())
         if entry is not None and entry.ingress == ingress and not entry.rejected:
             return set()  # same object: only its inputs may have changed
         rejected = check_ingress(ingress)
         entry = entry or _Entry(ingress)
         entry.ingress, entry.rejected, entry.inputs = ingress, rejected, None
+        self._servers_only = False  # a new or edited Ingress: more than servers change
         self._entries[key] = entry
         if rejected:
             self._drop_files(key, entry)
@@ -242,6 +289,10 @@ class RoutingTable:
 
     def _claim(self, key: str, ingress: Ingress, hosts: Iterable[str]) -> set[str]:
         hosts = tuple(hosts)
+        if hosts and reads_replicas(ingress):
+            self._scaling.add(key)
+        else:
+            self._scaling.discard(key)
         lengths = self._host_lengths
         for host in self._hosts.claimed_by(key):
             lengths[len(host)] -= 1
@@ -284,11 +335,15 @@ class RoutingTable:
                 for name in self._upstreams.claimed_by(key)
                 if self._upstreams.winner(name) != key
             ),
+            zone_sync=context.zone_sync and reads_zone_sync(ingress),
+            replicas=context.replicas if reads_replicas(ingress) else 1,
         )
-        if inputs == entry.inputs and not context.everything and key not in context.forced:
+        # The ConfigMap's config is an input too: a new object only when its data changed.
+        if inputs == entry.inputs and context.config is entry.config and key not in context.forced:
             return
-        entry.inputs = inputs
+        entry.inputs, entry.config = inputs, context.config
         result = generate_checked(inputs, context.config, self._settings, context.now)
+        self._note_server_changes(entry.result, result)
         entry.result = result
         files: dict[str, str] = {}
         if result.config is not None:
@@ -306,6 +361,20 @@ class RoutingTable:
         reports[key] = IngressReport(key, ingress, outcome, result.problems, tuple(files))
         if result.expires is not None:
             heapq.heappush(self._expiries, (result.expires, key))
+
+    def _note_server_changes(self, old: IngressResult | None, new: IngressResult) -> None:
+        """Keep `servers_only` true only while every rebuilt Ingress changed nothing but the
+        servers of its upstreams, and note those upstreams."""
+        if not self._servers_only:
+            return
+        before, after = (old.config if old else None), new.config
+        if before is None or after is None or _without_servers(before) != _without_servers(after):
+            self._servers_only = False
+            return
+        previous = {u.name: u.servers for u in before.upstreams}
+        for upstream in after.upstreams:
+            if previous.get(upstream.name) != upstream.servers:
+                self._upstream_changes[upstream.name] = upstream
 
     # --- files ---------------------------------------------------------------------------
 

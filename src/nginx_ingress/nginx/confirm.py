@@ -45,7 +45,7 @@ def wait_for_version(
 
 
 def remove_stale_socket(path: Path) -> bool:
-    """Delete a config-version socket file nobody listens on; True if one was deleted.
+    """Delete a unix socket file of NGINX's that nobody listens on; True if one was deleted.
 
     NGINX deletes its unix sockets when its master exits, but not when the master is
     killed, and it will not start while the file exists ("Address already in use").

@@ -61,6 +61,9 @@ class ManagerSettings:
     run_dir: Path
     version_socket: Path
     binary: str = "nginx"
+    other_sockets: tuple[Path, ...] = ()
+    """Further unix sockets NGINX listens on (the NGINX Plus API's): a master that was killed
+    leaves them behind, and NGINX refuses to bind over them."""
     reload_timeout: float = 60.0
     """How long new workers may take to answer the new version (`-nginx-reload-timeout`)."""
     test_timeout: float = 300.0
@@ -185,6 +188,30 @@ class NginxManager:
                 raise
             self._pending = {}
             return result
+
+    def write_without_reload(self, changes: Mapping[str, str | None]) -> None:
+        """Write files whose change NGINX already runs, without a check or a reload.
+
+        For upstream servers changed through the NGINX Plus API: the files must agree
+        with what NGINX serves, so that the next reload keeps it. The caller vouches that
+        only server lines differ (valid addresses, the rest checked before). Raises
+        `ApplyError` (and forgets the stage) on a disk error: the caller then reloads.
+        """
+        trees.check_paths(changes)
+        with self._lock:
+            if self._stopping.is_set():
+                raise ApplyError("the controller is stopping")
+            diff = {path: text for path, text in changes.items() if self._live.get(path) != text}
+            try:
+                self._stage.prepare(self._live)
+                for path, text in diff.items():
+                    self._stage.put(path, text)
+                self._stage.publish(diff)
+            except OSError as error:
+                self._stage.invalidate()
+                raise ApplyError(f"cannot write the configuration: {error}") from error
+            _update(self._live, diff)
+            _update(self._desired, changes)
 
     def _held_back(self) -> dict[str, str]:
         """The desired files NGINX refused, each still at its last good version or left out."""
@@ -343,7 +370,8 @@ class NginxManager:
                     on_exit=self._nginx_exited,
                     on_error_line=self._nginx_error,
                 )
-                remove_stale_socket(settings.version_socket)
+                for socket_path in (settings.version_socket, *settings.other_sockets):
+                    remove_stale_socket(socket_path)
                 self._starting, self._start_errors, self._start_again = True, [], False
                 try:
                     process.start()

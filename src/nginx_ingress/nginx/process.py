@@ -142,14 +142,20 @@ class NginxProcess:
             log.info("started NGINX", extra={"pid": self._process.pid})
 
     def worker_pids(self) -> set[int]:
-        """PIDs of the master's children that still accept connections.
+        """PIDs of NGINX's worker processes that still accept connections.
 
-        An old worker renames itself "worker process is shutting down" when it handles
-        the master's QUIT, in the same step in which it closes its listening sockets;
-        such workers are left out. Read from /proc (NGINX runs on Linux here).
+        Found by process group, not by parent: NGINX is started in a session, hence a
+        group, of its own whose ID is the started process's PID, and every process
+        of NGINX stays in it. That holds also when the binary runs the real master as
+        its child (a wrapper, or the NGINX Plus stand-in of the tests), where the
+        workers are grandchildren. Workers are told from the master, the cache
+        manager and the cache loader by the title NGINX gives them, "nginx: worker
+        process"; an old worker renames itself "worker process is shutting down" when
+        it handles the master's QUIT, in the same step in which it closes its
+        listening sockets, and is left out. Read from /proc (NGINX runs on Linux here).
         """
-        master = self.pid
-        if master is None:
+        group = self.pid
+        if group is None:
             return set()
         workers = set()
         for entry in Path("/proc").iterdir():
@@ -160,9 +166,14 @@ class NginxProcess:
                 cmdline = (entry / "cmdline").read_bytes()
             except OSError:
                 continue  # exited meanwhile
-            # "pid (comm) state ppid …": comm may hold spaces, so split after the last ')'.
+            # "pid (comm) state ppid pgrp …": comm may hold spaces, so split after the last ')'.
             fields = stat.rsplit(")", 1)[-1].split()
-            if len(fields) > 1 and fields[1] == str(master) and b"shutting down" not in cmdline:
+            if (
+                len(fields) > 2
+                and fields[2] == str(group)
+                and cmdline.startswith(_WORKER_TITLE)
+                and b"shutting down" not in cmdline
+            ):
                 workers.add(int(entry.name))
         return workers
 
@@ -244,6 +255,7 @@ class NginxProcess:
 
 
 _SPAWN_TIMEOUT = 10.0
+_WORKER_TITLE = b"nginx: worker process"
 _PR_SET_PDEATHSIG = 1
 DEATH_SIGNAL = signal.SIGTERM
 """What the master gets when the controller dies: a fast shutdown, which ends its workers too

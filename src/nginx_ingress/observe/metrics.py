@@ -48,6 +48,12 @@ class Metrics:
         )
         self._last_reload_status.labels(self._class).set(0)
         self._reload_errors.labels(self._class)
+        self._upstream_server_updates = counter(
+            "upstream_server_updates",
+            "Upstreams whose servers changed through the NGINX Plus API, without a reload",
+            (),
+        )
+        self._upstream_server_updates.labels(self._class)
         self._ingress_resources = gauge(
             "ingress_resources_total", "Ingresses served, by type", ("type",)
         )
@@ -87,6 +93,9 @@ class Metrics:
 
     def set_workqueue_depth(self, name: str, depth: int) -> None:
         self._workqueue_depth.labels(self._class, name).set(depth)
+
+    def upstream_servers_updated(self, upstreams: int) -> None:
+        self._upstream_server_updates.labels(self._class).inc(upstreams)
 
     def set_ingress_resources(self, regular: int) -> None:
         """Ingresses served (NIC also counts mergeable "master" and "minion", not offered yet)."""

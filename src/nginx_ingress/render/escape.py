@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from pathlib import PurePosixPath
 
-from nginx_ingress.values import Buffers, HostPort, Network, NginxString, Size, Time
+from nginx_ingress.values import Buffers, HostPort, Network, NginxString, Rate, Size, Time
 
 # Printable ASCII except space and ; { } " ' # $ \ — and nothing else.
 _BARE_TOKEN = re.compile(r"[!%&()*+,\-./0-9:<=>?@A-Z\[\]^_`a-z|~]+", re.ASCII)
@@ -73,7 +73,7 @@ def nginx_arg(value: object) -> str:
         return str(value)
     if isinstance(value, NginxString):
         return quoted(value.text)
-    if isinstance(value, (Time, Size, HostPort, Network)):
+    if isinstance(value, (Time, Size, HostPort, Network, Rate)):
         return bare(str(value))
     if isinstance(value, Buffers):
         raise UnsafeValue("Buffers are two arguments: render .number and .size")
