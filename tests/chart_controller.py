@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from nginx_ingress.deathsignal import death_signal_setter
 from nginx_ingress_dev.devcluster import DevCluster
 
 from chart_cluster import CONTROLLER_TOKEN
@@ -95,6 +96,7 @@ class PodRun:
                 stdout=output,
                 stderr=subprocess.STDOUT,
                 env={**os.environ, **environment},
+                preexec_fn=death_signal_setter(),  # noqa: PLW1509 - ends with the test run
             )
         return Controller(process, root, ports, log)
 

@@ -24,6 +24,7 @@ from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from nginx_ingress.deathsignal import death_signal_setter
 from nginx_ingress_dev.devcluster import DevCluster
 
 from backends import Backend, backends
@@ -306,7 +307,12 @@ class Harness:
         log = root / f"controller-{len(self.controllers)}.log"
         with log.open("wb") as output:
             process = subprocess.Popen(
-                [*arguments, *flags], stdout=output, stderr=subprocess.STDOUT, env=environment
+                [*arguments, *flags],
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                env=environment,
+                # Ends with the test run, even when pytest itself is killed.
+                preexec_fn=death_signal_setter(),  # noqa: PLW1509 - takes no lock
             )
         controller = Controller(process, root, ports, log)
         self.controllers.append(controller)

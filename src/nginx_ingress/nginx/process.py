@@ -10,17 +10,17 @@ a reload failed in the master, faster than waiting for the confirmation timeout.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import logging
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+from nginx_ingress.deathsignal import death_signal_setter
 
 log = logging.getLogger("nginx_ingress.nginx")
 
@@ -216,7 +216,7 @@ class NginxProcess:
                 stderr=subprocess.PIPE,
                 start_new_session=True,  # its own process group, and Ctrl-C is ours to forward
                 # Safe with threads here: the function takes no lock (see its docstring).
-                preexec_fn=_death_signal_setter(),  # noqa: PLW1509
+                preexec_fn=death_signal_setter(DEATH_SIGNAL),  # noqa: PLW1509
             )
         except (OSError, subprocess.SubprocessError) as error:
             failure.append(error if isinstance(error, OSError) else OSError(str(error)))
@@ -256,33 +256,9 @@ class NginxProcess:
 
 _SPAWN_TIMEOUT = 10.0
 _WORKER_TITLE = b"nginx: worker process"
-_PR_SET_PDEATHSIG = 1
 DEATH_SIGNAL = signal.SIGTERM
 """What the master gets when the controller dies: a fast shutdown, which ends its workers too
 (SIGKILL would leave them running; SIGQUIT could wait on a long request for ever)."""
-
-
-def _death_signal_setter() -> Callable[[], None] | None:
-    """A `preexec_fn` that asks the kernel to send `DEATH_SIGNAL` to the child when the
-    thread that started it dies. Linux only; elsewhere nothing.
-
-    A `preexec_fn` runs in the child between fork and exec, where a lock held by
-    another thread of the parent at the fork would never be released. This one takes
-    none: libc and `prctl` are resolved here, in the parent, so the child only makes
-    one foreign call (no allocation in C) and two system calls.
-    """
-    if not sys.platform.startswith("linux"):
-        return None
-    libc = ctypes.CDLL(None, use_errno=True)
-    prctl = libc.prctl
-    parent = os.getpid()
-
-    def set_death_signal() -> None:
-        prctl(_PR_SET_PDEATHSIG, int(DEATH_SIGNAL), 0, 0, 0)
-        if os.getppid() != parent:  # the controller died before the request took effect
-            os.kill(os.getpid(), DEATH_SIGNAL)
-
-    return set_death_signal
 
 
 def _wait_without_reaping(pid: int) -> None:

@@ -20,7 +20,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from nginx_ingress_dev.localrun.processes import death_signal_setter
+from nginx_ingress.deathsignal import death_signal_setter
 from nginx_ingress_dev.localrun.standins import CONFIGMAP, ControllerIdentity
 from nginx_ingress_dev.localrun.state import StateDir
 

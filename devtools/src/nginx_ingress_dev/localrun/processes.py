@@ -9,17 +9,12 @@ and the controller stops its NGINX as on any SIGTERM: nothing is left running.
 
 from __future__ import annotations
 
-import ctypes
 import errno
 import os
 import shutil
-import signal
 import socket
-import sys
-from collections.abc import Callable
 from pathlib import Path
 
-_PR_SET_PDEATHSIG = 1
 NGINX_PLACES = (
     Path("/usr/sbin/nginx"),
     Path("/usr/local/sbin/nginx"),
@@ -38,23 +33,6 @@ def find_nginx() -> str | None:
         if place.is_file() and os.access(place, os.X_OK):
             return str(place)
     return None
-
-
-def death_signal_setter() -> Callable[[], None] | None:
-    """A `preexec_fn` asking the kernel to send SIGTERM to the child when the thread
-    that started it ends. It takes no lock (libc is resolved here, in the parent), so it
-    is safe in a process with threads. Linux only; elsewhere None."""
-    if not sys.platform.startswith("linux"):
-        return None
-    prctl = ctypes.CDLL(None, use_errno=True).prctl
-    parent = os.getpid()
-
-    def set_death_signal() -> None:
-        prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
-        if os.getppid() != parent:  # the run died before the request took effect
-            os.kill(os.getpid(), signal.SIGTERM)
-
-    return set_death_signal
 
 
 def free_port() -> int:

@@ -26,18 +26,16 @@ writes NGINX's lines on standard error. Underneath:
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import queue
 import signal
 import subprocess
-import sys
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from nginx_ingress.deathsignal import death_signal_setter
 from nginx_ingress_dev.plus_standin import shadow
 from nginx_ingress_dev.plus_standin.api import StandinApi, Undo
 from nginx_ingress_dev.plus_standin.config import Config, ConfigError, parse
@@ -135,7 +133,7 @@ class Master:
             stdin=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             # Safe with threads here: the function takes no lock (see its docstring).
-            preexec_fn=_death_signal_setter(),  # noqa: PLW1509
+            preexec_fn=death_signal_setter(),  # noqa: PLW1509
         )
         self._process = process
         return process
@@ -236,23 +234,3 @@ def _workers(master: int) -> set[int]:
         if worker and fields[1] == str(master):
             found.add(int(entry.name))
     return found
-
-
-_PR_SET_PDEATHSIG = 1
-
-
-def _death_signal_setter() -> Callable[[], None] | None:
-    """A `preexec_fn` asking the kernel for SIGTERM to the real master when the stand-in's
-    main thread (which started it, and lives as long as the stand-in) dies. It takes no
-    lock, so it is safe to run between fork and exec with other threads about."""
-    if not sys.platform.startswith("linux"):
-        return None
-    prctl = ctypes.CDLL(None, use_errno=True).prctl
-    parent = os.getpid()
-
-    def set_death_signal() -> None:
-        prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
-        if os.getppid() != parent:
-            os.kill(os.getpid(), signal.SIGTERM)
-
-    return set_death_signal
