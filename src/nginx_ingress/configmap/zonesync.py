@@ -9,6 +9,7 @@
 - While `zone-sync` is off, the other keys are ignored without a word: switching
   zone sync off is legitimate and must not produce warnings.
 - The port must not be one another listener of this controller uses.
+- The TLS keys (`zonesync_tls`): once asked for, TLS or nothing.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from nginx_ingress.configmap.parsers import (
     parse_time,
 )
 from nginx_ingress.configmap.problems import Problem, show
+from nginx_ingress.configmap.zonesync_tls import ZONE_SYNC_TLS_KEYS, parse_zone_sync_tls
 from nginx_ingress.settings import Settings
 from nginx_ingress.values import HostKind, HostPort, TimeKind
 
@@ -50,6 +52,7 @@ ZONE_SYNC_KEYS = (
     "zone-sync-connect-retry-interval",
     "zone-sync-buffers",
     "zone-sync-recv-buffer-size",
+    *ZONE_SYNC_TLS_KEYS,
 )
 
 
@@ -114,6 +117,7 @@ def parse_zone_sync(
         connect_retry_interval=optional("zone-sync-connect-retry-interval", parse_time),
         buffers=optional("zone-sync-buffers", parse_buffers),
         recv_buffer_size=optional("zone-sync-recv-buffer-size", parse_size),
+        tls=parse_zone_sync_tls(values, settings, problems),
     )
     return _check_receive_buffer(config, values, problems), problems
 
