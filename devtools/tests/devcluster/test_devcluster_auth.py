@@ -48,6 +48,10 @@ rules:
   resources: [leases]
   resourceNames: [nginx-ingress-leader]
   verbs: [get, update]
+- apiGroups: [""]
+  resources: [secrets]
+  resourceNames: [zone-sync-tls]
+  verbs: [list, watch]
 ---
 apiVersion: rbac.authorization.k8s.io/v1
 kind: RoleBinding
@@ -200,3 +204,46 @@ def test_rbac_allows_what_the_roles_grant_and_forbids_the_rest(
             client.CoreV1Api(api).list_namespaced_secret("default")
         assert outsider.value.status == 403
         assert client.VersionApi(api).get_code().major == "1"  # discovery is open
+
+
+def test_resource_names_narrow_a_list_or_watch_by_its_name_field_selector(
+    dev_cluster_factory: Callable[..., DevCluster],
+) -> None:
+    """RBAC (Kubernetes docs): a list or watch restricted by resourceNames is allowed when
+    its field selector names one of them, `metadata.name=<name>`; without it, or naming
+    another, it is 403."""
+    cluster = dev_cluster_factory(
+        tokens={"controller": service_account_user("nginx-ingress", "nginx-ingress")},
+        rbac=RbacAuthorizer.from_manifests(yaml.safe_load_all(RBAC)),
+    )
+    cluster.seed(
+        [
+            {
+                "apiVersion": "v1",
+                "kind": "Secret",
+                "metadata": {"name": name, "namespace": "nginx-ingress"},
+                "type": "Opaque",
+            }
+            for name in ("zone-sync-tls", "other")
+        ]
+    )
+    with api_client_for(cluster, token="controller") as api:
+        core: Any = client.CoreV1Api(api)
+        for selector in ("metadata.name=zone-sync-tls", "metadata.name==zone-sync-tls"):
+            found = core.list_namespaced_secret("nginx-ingress", field_selector=selector)
+            assert [s.metadata.name for s in found.items] == ["zone-sync-tls"]
+        watch = core.list_namespaced_secret(
+            "nginx-ingress",
+            field_selector="metadata.name=zone-sync-tls",
+            watch=True,
+            timeout_seconds=1,
+            _preload_content=False,
+        )
+        watch.release_conn()
+        for selector in (None, "metadata.name=other", "metadata.name!=other"):
+            with pytest.raises(ApiException) as caught:
+                core.list_namespaced_secret("nginx-ingress", field_selector=selector)
+            assert caught.value.status == 403
+        with pytest.raises(ApiException) as elsewhere:
+            core.list_namespaced_secret("default", field_selector="metadata.name=zone-sync-tls")
+        assert elsewhere.value.status == 403

@@ -17,7 +17,11 @@ import yaml
 
 from nginx_ingress_dev.devcluster import fieldvalidation
 from nginx_ingress_dev.devcluster.authn import Authenticator, UserInfo
-from nginx_ingress_dev.devcluster.authz import RbacAuthorizer, RequestAttributes
+from nginx_ingress_dev.devcluster.authz import (
+    RbacAuthorizer,
+    RequestAttributes,
+    named_by_field_selector,
+)
 from nginx_ingress_dev.devcluster.discovery import build_discovery
 from nginx_ingress_dev.devcluster.errors import (
     ApiError,
@@ -284,7 +288,12 @@ class Api:
                     resource=route.resource.plural,
                     subresource=route.subresource or "",
                     namespace=route.namespace or "",
-                    name=route.name or "",
+                    name=route.name
+                    or (
+                        named_by_field_selector(request.query.get("fieldSelector"))
+                        if verb in ("list", "watch")
+                        else ""
+                    ),
                 ),
             )
         handler: Callable[[Request, Route], Response | StreamingResponse] = getattr(

@@ -3,7 +3,9 @@ manifests, so a deployment's RBAC can be tested against the calls the controller
 
 The rules are Kubernetes' own: a RoleBinding grants its Role or ClusterRole inside the
 binding's namespace, a ClusterRoleBinding grants a ClusterRole everywhere; `*` matches
-any verb, group or resource, `resourceNames` narrows requests that name one object;
+any verb, group or resource, `resourceNames` narrows requests that name one object (a
+list or watch names one by the field selector `metadata.name=<name>`, as kube-apiserver
+reads it);
 subjects are users, groups, or ServiceAccounts (user
 `system:serviceaccount:<namespace>:<name>`). `system:masters` may do anything, and
 discovery and health paths are open to every authenticated user, like the built-in
@@ -166,6 +168,19 @@ class RbacAuthorizer:
     def check(self, user: UserInfo, request: RequestAttributes) -> None:
         if not self.allows(user, request):
             raise forbidden(user, request)
+
+
+def named_by_field_selector(selector: str | None) -> str:
+    """The name a list or watch asks for with `metadata.name=<name>` (or `==`) among the
+    requirements of its field selector, as kube-apiserver's request info takes it for
+    authorization against `resourceNames`; "" when there is none."""
+    for requirement in (selector or "").split(","):
+        field, operator, value = requirement.partition("==")
+        if not operator:
+            field, operator, value = requirement.partition("=")
+        if operator and not field.endswith("!") and field.strip() == "metadata.name":
+            return value.strip()
+    return ""
 
 
 def forbidden(user: UserInfo, request: RequestAttributes) -> Forbidden:
