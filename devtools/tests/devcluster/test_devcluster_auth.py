@@ -240,9 +240,9 @@ def test_resource_names_narrow_a_list_or_watch_by_its_name_field_selector(
             _preload_content=False,
         )
         watch.release_conn()
-        for selector in (None, "metadata.name=other", "metadata.name!=other"):
+        for denied in (None, "metadata.name=other", "metadata.name!=other"):
             with pytest.raises(ApiException) as caught:
-                core.list_namespaced_secret("nginx-ingress", field_selector=selector)
+                core.list_namespaced_secret("nginx-ingress", field_selector=denied)
             assert caught.value.status == 403
         with pytest.raises(ApiException) as elsewhere:
             core.list_namespaced_secret("default", field_selector="metadata.name=zone-sync-tls")
