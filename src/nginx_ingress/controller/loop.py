@@ -148,7 +148,12 @@ class Controller:
             api, lambda: self._changed(ZONE_SYNC_TLS, frozenset()), config.timing
         )
         self._tls = ZoneSyncTlsTracker(
-            self._tls_secrets, self._settings, metrics, recorder, self._configmap_reference
+            self._tls_secrets,
+            self._settings,
+            metrics,
+            lambda kind, reason, message: recorder.say(
+                self._configmap_reference(), kind, reason, message
+            ),
         )
         self._replicas = ReplicaCount(
             api,

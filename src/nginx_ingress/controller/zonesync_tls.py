@@ -24,6 +24,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
 from nginx_ingress.configmap import ZoneSyncConfig
 from nginx_ingress.configmap.config import SecretRef, ZoneSyncTlsConfig
@@ -35,7 +36,7 @@ from nginx_ingress.generate.zonesync_tls import (
     when,
 )
 from nginx_ingress.kube.api import SECRETS, KubeApi
-from nginx_ingress.kube.events import NORMAL, WARNING, EventRecorder, ObjectReference
+from nginx_ingress.kube.events import NORMAL, WARNING
 from nginx_ingress.kube.reflector import Reflector, WatchTiming
 from nginx_ingress.observe.metrics import Metrics
 from nginx_ingress.resources import CertificateSecret
@@ -45,6 +46,21 @@ INVALID, REFUSED = "ZoneSyncTLSInvalid", "ZoneSyncTLSRefused"
 UPDATED, EXPIRING = "ZoneSyncTLSUpdated", "ZoneSyncTLSExpiring"
 EXPIRY_WARNING = 7 * 24 * 3600.0
 """How long before its end a certificate in use is warned about."""
+
+Say = Callable[[str, str, str], None]
+"""Post an event on the ConfigMap: (type, reason, message)."""
+
+
+class SecretSource(Protocol):
+    """The Secrets the TLS keys name, as `ZoneSyncTlsSecrets` follows them."""
+
+    def follow(self, refs: Iterable[SecretRef]) -> None: ...
+
+    def lookup(self, ref: SecretRef) -> CertificateSecret | None: ...
+
+    def waiting(self, refs: Iterable[SecretRef]) -> bool: ...
+
+    def unreadable(self, refs: Iterable[SecretRef]) -> str | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,15 +142,10 @@ class ZoneSyncTlsTracker:
     """Owned by the sync thread."""
 
     def __init__(
-        self,
-        secrets: ZoneSyncTlsSecrets,
-        settings: Settings,
-        metrics: Metrics,
-        recorder: EventRecorder,
-        configmap: Callable[[], ObjectReference | None],
+        self, secrets: SecretSource, settings: Settings, metrics: Metrics, say: Say
     ) -> None:
         self._secrets, self._settings, self._metrics = secrets, settings, metrics
-        self._recorder, self._configmap = recorder, configmap
+        self._post = say
         self._last_good: tuple[object, TlsMaterial] | None = None
         self._said: dict[str, str | None] = {INVALID: None, REFUSED: None}
         self._in_use: TlsMaterial | None = None
@@ -171,6 +182,7 @@ class ZoneSyncTlsTracker:
             config.verify,
             server_name_of(config, self._settings),
         )
+        check = self._no_downgrade(config, identity, check)
         if check.material is not None:
             self._last_good = (identity, check.material)
             self._say(INVALID, None)
@@ -187,6 +199,27 @@ class ZoneSyncTlsTracker:
         self._say(INVALID, f"zone sync over TLS cannot run, zone sync stays off: {problem}")
         return TlsState(asked=True, problem=problem)
 
+    def _no_downgrade(
+        self, config: ZoneSyncTlsConfig, identity: object, check: TlsCheck
+    ) -> TlsCheck:
+        """A renewed Secret without the `ca.crt` its predecessor had would end peer
+        verification, which the keys never asked for: refused like any bad certificate
+        (`zone-sync-tls-verify: "false"` says it on purpose)."""
+        last = self._last_good
+        material = check.material
+        if (
+            material is None
+            or material.ca_pem is not None
+            or last is None
+            or last[0] != identity
+            or last[1].ca_pem is None
+        ):
+            return check
+        return TlsCheck(
+            problem=f"Secret {config.secret} no longer has a ca.crt: peers would no longer be "
+            'verified (set zone-sync-tls-verify: "false" to run without verification)'
+        )
+
     def applied(self, state: TlsState, *, in_place: bool, now: float) -> None:
         """After a successful apply: `in_place` when NGINX now runs the zone-sync server."""
         material = state.material if in_place else None
@@ -195,9 +228,7 @@ class ZoneSyncTlsTracker:
         if material is None:
             return
         if previous is None or previous.fingerprint != material.fingerprint:
-            self._recorder.say(
-                self._configmap(), NORMAL, UPDATED, f"zone sync uses {material.describe()}"
-            )
+            self._post(NORMAL, UPDATED, f"zone sync uses {material.describe()}")
         self.check_expiry(now)
 
     def check_expiry(self, now: float) -> None:
@@ -209,8 +240,7 @@ class ZoneSyncTlsTracker:
         if left > EXPIRY_WARNING:
             return
         self._warned = material.fingerprint
-        self._recorder.say(
-            self._configmap(),
+        self._post(
             WARNING,
             EXPIRING,
             f"{material.describe()} expires in {max(left, 0) / 86400:.1f} days "
@@ -231,5 +261,5 @@ class ZoneSyncTlsTracker:
         """Post `message` when it differs from the last one of `reason` (None: the state
         that reason reports is over)."""
         if message is not None and message != self._said[reason]:
-            self._recorder.say(self._configmap(), WARNING, reason, message)
+            self._post(WARNING, reason, message)
         self._said[reason] = message
