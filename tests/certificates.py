@@ -264,10 +264,15 @@ class Authority:
         )
 
 
-def make_authority(name: str = "zone-sync test CA") -> Authority:
-    """A new root CA, valid from now for a year."""
-    start, end = _window(days=365)
-    key = ec.generate_private_key(ec.SECP256R1())
+def _root(
+    name: str,
+    key: ec.EllipticCurvePrivateKey,
+    window: tuple[datetime.datetime, datetime.datetime],
+    serial: int,
+    *,
+    fixed: bool = False,
+) -> Authority:
+    start, end = window
     built = _build(
         subject=name,
         hosts=(),
@@ -276,30 +281,23 @@ def make_authority(name: str = "zone-sync test CA") -> Authority:
         issuer_key=key,
         start=start,
         end=end,
-        serial=x509.random_serial_number(),
+        serial=serial,
         is_ca=True,
         usages=None,
     )
-    return Authority(name, built, key, b"", _pem(built))
+    return Authority(name, built, key, b"", _pem(built), fixed=fixed)
+
+
+def make_authority(name: str = "zone-sync test CA") -> Authority:
+    """A new root CA, valid from now for a year."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    return _root(name, key, _window(days=365), x509.random_serial_number())
 
 
 @cache
 def fixed_authority(name: str = "zone-sync golden CA") -> Authority:
     """A root CA that is the same in every run (2020 to 2050)."""
-    key = _derived_key(name)
-    built = _build(
-        subject=name,
-        hosts=(),
-        key=key,
-        issuer=None,
-        issuer_key=key,
-        start=FIXED_START,
-        end=FIXED_END,
-        serial=1,
-        is_ca=True,
-        usages=None,
-    )
-    return Authority(name, built, key, b"", _pem(built), fixed=True)
+    return _root(name, _derived_key(name), (FIXED_START, FIXED_END), 1, fixed=True)
 
 
 @cache

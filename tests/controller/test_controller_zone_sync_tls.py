@@ -17,6 +17,7 @@ import ssl
 import tempfile
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +77,32 @@ def started(box: Harness, *flags: str) -> Controller:
     return controller
 
 
+@dataclass
+class Running:
+    """A controller serving zone sync over TLS with the certificate `serving`."""
+
+    controller: Controller
+    ca: Authority
+    port: int
+    serving: Pem
+
+    def serial(self) -> int | None:
+        """The serial the listener serves to a peer of the CA (None: refused)."""
+        return served_serial(self.port, self.ca.pem, peer(self.ca))
+
+
+def running(cluster: DevCluster, box: Harness, **options: Any) -> Running:
+    """The TLS Secret (a new CA's peer certificate, with `options`), the ConfigMap, and a
+    controller whose listener serves that certificate."""
+    ca, port = make_authority(), free_port()
+    serving = peer(ca, **options)
+    cluster.seed([serving.secret(NS, SECRET)])
+    tls_configmap(cluster, port)
+    world = Running(started(box), ca, port, serving)
+    assert eventually(lambda: world.serial() == serving.serial, 30)
+    return world
+
+
 def handshake(port: int, ca: bytes, client: Pem | None) -> tuple[int, str]:
     """(serial of the listener's certificate, what it sent after the handshake); raises
     `ssl.SSLError` or `OSError` when refused. The listener is checked as a peer checks it:
@@ -127,12 +154,8 @@ def test_a_peer_of_the_ca_gets_through_and_others_are_refused(
     world: tuple[DevCluster, Harness, Backend],
 ) -> None:
     cluster, box, _ = world
-    ca, port = make_authority(), free_port()
-    good = peer(ca)
-    cluster.seed([good.secret(NS, SECRET)])
-    tls_configmap(cluster, port)
-    controller = started(box)
-    assert eventually(lambda: served_serial(port, ca.pem, peer(ca)) == good.serial, 30)
+    tls = running(cluster, box)
+    controller, ca, port, good = tls.controller, tls.ca, tls.port, tls.serving
     # One NGINX start with zone sync over TLS in it: the Secret's first list was waited for.
     control = StandinControl(control_socket(controller.run_dir)).wait()
     assert control.state()["generation"] == 1, controller.output()[-3000:]  # never reloaded
@@ -164,12 +187,8 @@ def test_rotation_is_one_reload_and_a_broken_certificate_is_refused(
     world: tuple[DevCluster, Harness, Backend],
 ) -> None:
     cluster, box, _ = world
-    ca, port = make_authority(), free_port()
-    first = peer(ca)
-    cluster.seed([first.secret(NS, SECRET)])
-    tls_configmap(cluster, port)
-    controller = started(box)
-    assert eventually(lambda: served_serial(port, ca.pem, peer(ca)) == first.serial, 30)
+    tls = running(cluster, box)
+    controller, ca, port = tls.controller, tls.ca, tls.port
     old_files = set((controller.conf_dir / "secrets").glob("_zone-sync-*"))
 
     # Renewed (cert-manager does it before expiry): one reload, the new serial served.
@@ -211,12 +230,8 @@ def test_the_secret_deleted_turns_zone_sync_off_and_restored_on(
     world: tuple[DevCluster, Harness, Backend],
 ) -> None:
     cluster, box, _ = world
-    ca, port = make_authority(), free_port()
-    good = peer(ca)
-    cluster.seed([good.secret(NS, SECRET)])
-    tls_configmap(cluster, port)
-    controller = started(box)
-    assert eventually(lambda: served_serial(port, ca.pem, peer(ca)) == good.serial, 30)
+    tls = running(cluster, box)
+    controller, ca, port, good = tls.controller, tls.ca, tls.port, tls.serving
 
     assert cluster.delete_object("Secret", NS, SECRET)
     assert eventually(lambda: "zone_sync" not in controller.main(), 30)
@@ -258,11 +273,8 @@ def test_expiry_within_seven_days_is_warned_about_once(
     world: tuple[DevCluster, Harness, Backend],
 ) -> None:
     cluster, box, _ = world
-    ca, port = make_authority(), free_port()
-    short = peer(ca, days=3)
-    cluster.seed([short.secret(NS, SECRET)])
-    tls_configmap(cluster, port)
-    controller = started(box)
+    tls = running(cluster, box, days=3)
+    controller, port, short = tls.controller, tls.port, tls.serving
     assert eventually(lambda: len(reasons(cluster, "ZoneSyncTLSExpiring")) == 1, 30)
     (warning,) = reasons(cluster, "ZoneSyncTLSExpiring")
     assert "expires in 3.0 days" in warning or "expires in 2.9 days" in warning, warning

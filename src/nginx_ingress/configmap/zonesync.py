@@ -15,8 +15,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
-from typing import TypeVar
+from collections.abc import Mapping
 
 from nginx_ingress.configmap.config import (
     DEFAULT_RESOLVER_VALID,
@@ -24,7 +23,6 @@ from nginx_ingress.configmap.config import (
     ZoneSyncConfig,
 )
 from nginx_ingress.configmap.parsers import (
-    InvalidValue,
     parse_bool,
     parse_buffers,
     parse_comma_list,
@@ -34,11 +32,10 @@ from nginx_ingress.configmap.parsers import (
     parse_time,
 )
 from nginx_ingress.configmap.problems import Problem, show
+from nginx_ingress.configmap.reader import ValueReader
 from nginx_ingress.configmap.zonesync_tls import ZONE_SYNC_TLS_KEYS, parse_zone_sync_tls
 from nginx_ingress.settings import Settings
 from nginx_ingress.values import HostKind, HostPort, TimeKind
-
-T = TypeVar("T")
 
 ZONE_SYNC_KEYS = (
     "zone-sync",
@@ -70,18 +67,8 @@ def parse_zone_sync(
         return ZoneSyncConfig(), [Problem(key, refusal, show(values[key])) for key in present]
 
     problems: list[Problem] = []
-
-    def field(key: str, parse: Callable[[str], T], default: T, used: str) -> T:
-        if key not in values:
-            return default
-        try:
-            return parse(values[key])
-        except InvalidValue as error:
-            problems.append(Problem(key, str(error), show(values[key]), used))
-            return default
-
-    def optional(key: str, parse: Callable[[str], T], used: str = "NGINX's default") -> T | None:
-        return field(key, parse, None, used)
+    reader = ValueReader(values, problems)
+    field, optional = reader.field, reader.optional
 
     enabled = field("zone-sync", parse_bool, False, "false")
     if not enabled:

@@ -17,8 +17,7 @@ Whether the Secrets exist and hold a usable certificate is for `generate.zonesyn
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
-from typing import TypeVar
+from collections.abc import Mapping
 
 from nginx_ingress.configmap.config import (
     DEFAULT_ZONE_SYNC_TLS_PROTOCOLS,
@@ -34,9 +33,8 @@ from nginx_ingress.configmap.parsers import (
     parse_ssl_protocols,
 )
 from nginx_ingress.configmap.problems import Problem, Reason, show
+from nginx_ingress.configmap.reader import ValueReader
 from nginx_ingress.settings import Settings
-
-T = TypeVar("T")
 
 SECRET, CA_SECRET = "zone-sync-tls-secret", "zone-sync-tls-ca-secret"
 VERIFY = "zone-sync-tls-verify"
@@ -59,15 +57,7 @@ def parse_zone_sync_tls(
     if not present and not settings.zone_sync_require_tls:
         return None
     unusable: list[str] = []
-
-    def field(key: str, parse: Callable[[str], T], default: T, used: str) -> T:
-        if key not in values:
-            return default
-        try:
-            return parse(values[key])
-        except InvalidValue as error:
-            problems.append(Problem(key, str(error), show(values[key]), used))
-            return default
+    field = ValueReader(values, problems).field
 
     def reference(key: str) -> SecretRef | None:
         if key not in values:
