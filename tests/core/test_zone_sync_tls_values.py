@@ -21,7 +21,7 @@ from nginx_ingress.configmap.problems import show
 from nginx_ingress.configmap.zonesync_tls import CA_SECRET, SECRET, ZONE_SYNC_TLS_KEYS
 from nginx_ingress.settings import Settings
 
-from certificates import fixed_authority, fixed_peer
+from certificates import fixed_authority, fixed_peer, make_authority
 from hostile import HOSTILE
 from nginx_check import (
     Rendered,
@@ -32,6 +32,7 @@ from nginx_check import (
     sandbox_settings,
     shape,
     strip_plus_only,
+    walk,
     write,
 )
 
@@ -152,3 +153,38 @@ def test_a_refusal_shows_the_value_escaped() -> None:
     got = rendered({**BASE, SECRET: "a\nb;"})
     (problem, refused) = got.result.problems
     assert problem.value == show("a\nb;") and "zone sync stays off" in refused.line
+
+
+ZONE_SYNC_SSL = {
+    "zone_sync_ssl",
+    "zone_sync_ssl_certificate",
+    "zone_sync_ssl_certificate_key",
+    "zone_sync_ssl_protocols",
+    "zone_sync_ssl_ciphers",
+    "zone_sync_ssl_verify",
+    "zone_sync_ssl_trusted_certificate",
+    "zone_sync_ssl_verify_depth",
+    "zone_sync_ssl_name",
+    "zone_sync_ssl_server_name",
+}
+
+
+def test_the_zone_sync_ssl_directives_pass_crossplanes_analyzer() -> None:
+    """crossplane knows NGINX Plus's zone_sync_ssl* (context and arguments): every one the
+    controller can render is in a stream server, with the arguments it takes, and the same
+    tree without them loads in the real NGINX with its TLS listener."""
+    ca = make_authority()
+    chain = ca.intermediate("zone-sync intermediate").issue(FQDN)
+    data = {"zone-sync": "true", "zone-sync-tls-secret": "zs", "zone-sync-tls-ciphers": "HIGH"}
+    with sandbox(PLUS) as (root, sandboxed):
+        got = render(data, sandboxed, secrets=(chain.secret("nginx-ingress", "zs"),))
+        assert got.tls is not None and got.tls.material is not None, got.tls
+        assert got.tls.material.verify_depth == 2
+        payload = parse(write(root, got.files))  # crossplane with check_ctx and check_args
+        found = {(name, parents) for name, _args, parents in walk(payload)}
+        assert {name for name, _ in found} >= ZONE_SYNC_SSL | {"ssl_verify_depth"}
+        assert {parents for name, parents in found if name in ZONE_SYNC_SSL} == {
+            ("stream", "server")
+        }
+        strip_plus_only(payload)
+        assert_nginx_accepts(root)  # ssl_verify_depth 2, the chain and the CA file included

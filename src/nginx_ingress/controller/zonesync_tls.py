@@ -162,6 +162,7 @@ class ZoneSyncTlsTracker:
         if config.unusable is not None:  # reported with the ConfigMap's own problems
             self._secrets.follow(())
             self._last_good = None
+            self._said = {INVALID: None, REFUSED: None}
             return TlsState(asked=True, problem=config.unusable)
         refs = [ref for ref in (config.secret, config.ca_secret) if ref is not None]
         self._secrets.follow(refs)
