@@ -1,87 +1,317 @@
-"""Certificates made in the tests with `cryptography` (ECDSA P-256, self-signed).
+"""Certificates made in the tests with `cryptography` (ECDSA P-256).
 
-- `certificate(name)`: one per name and process, fixed dates and serial, so rendered
-  files and golden tests do not change from run to run;
-- `make_certificate(*hosts)`: a new one each call (its own serial, valid from now),
-  for tests that watch a certificate change, as a rotation does.
-Both give PEM text and a `kubernetes.io/tls` Secret.
+- `certificate(name)`: a self-signed one per name and process, fixed dates and serial,
+  so rendered files and golden tests do not change from run to run;
+- `make_certificate(*hosts)`: a new self-signed one each call (its own serial, valid
+  from now), for tests that watch a certificate change, as a rotation does;
+- `Authority`: a CA that issues peer certificates (server and client authentication,
+  as each zone-sync replica is both) and intermediates. `make_authority()` is a new one
+  valid from now; `fixed_authority(name)` and its `fixed_peer` are byte-for-byte the
+  same in every run (keys derived from the name, deterministic ECDSA signatures, fixed
+  dates), for golden files.
+Each gives PEM text, a `kubernetes.io/tls` Secret (with `ca.crt` when issued by a CA, as
+cert-manager writes it) and, for a CA, a Secret holding only `ca.crt`.
 """
 
 from __future__ import annotations
 
 import base64
 import datetime
-from dataclasses import dataclass
+import hashlib
+from dataclasses import dataclass, replace
 from functools import cache
 from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+FIXED_START = datetime.datetime(2020, 1, 1, tzinfo=datetime.UTC)
+FIXED_END = FIXED_START + datetime.timedelta(days=365 * 30)
+BOTH_WAYS = (ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH)
 
 
 @dataclass(frozen=True)
 class Pem:
     certificate: bytes
+    """The certificate, then any intermediate above it."""
     key: bytes
     serial: int = 1
+    ca: bytes | None = None
+    """The CA that issued it (`ca.crt`); None for a self-signed one."""
 
     def secret(self, namespace: str, name: str) -> dict[str, Any]:
+        data = {"tls.crt": b64(self.certificate), "tls.key": b64(self.key)}
+        if self.ca is not None:
+            data["ca.crt"] = b64(self.ca)
         return {
             "apiVersion": "v1",
             "kind": "Secret",
             "type": "kubernetes.io/tls",
             "metadata": {"namespace": namespace, "name": name},
-            "data": {"tls.crt": b64(self.certificate), "tls.key": b64(self.key)},
+            "data": data,
         }
+
+    def without_ca(self) -> Pem:
+        return replace(self, ca=None)
 
 
 def b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
 
-def _make(
-    hosts: tuple[str, ...], start: datetime.datetime, end: datetime.datetime, serial: int
-) -> Pem:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hosts[0])])
-    built = (
+def _pem(certificate: x509.Certificate) -> bytes:
+    return certificate.public_bytes(serialization.Encoding.PEM)
+
+
+def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+
+
+def _derived_key(seed: str) -> ec.EllipticCurvePrivateKey:
+    """The same P-256 key for the same seed, in every run."""
+    order = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+    number = int.from_bytes(hashlib.sha256(seed.encode()).digest(), "big") % (order - 1) + 1
+    return ec.derive_private_key(number, ec.SECP256R1())
+
+
+def _build(
+    *,
+    subject: str,
+    hosts: tuple[str, ...],
+    key: ec.EllipticCurvePrivateKey,
+    issuer: x509.Name | None,
+    issuer_key: ec.EllipticCurvePrivateKey,
+    start: datetime.datetime,
+    end: datetime.datetime,
+    serial: int,
+    is_ca: bool,
+    usages: tuple[x509.ObjectIdentifier, ...] | None,
+) -> x509.Certificate:
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)])
+    builder = (
         x509.CertificateBuilder()
         .subject_name(name)
-        .issuer_name(name)
+        .issuer_name(issuer or name)
         .public_key(key.public_key())
         .serial_number(serial)
         .not_valid_before(start)
         .not_valid_after(end)
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(h) for h in hosts]), False)
-        .sign(key, hashes.SHA256())
     )
-    return Pem(
-        built.public_bytes(serialization.Encoding.PEM),
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        ),
-        serial,
+    if is_ca or issuer is not None:  # the self-signed test certificates carry none
+        builder = builder.add_extension(
+            x509.BasicConstraints(ca=is_ca, path_length=None), critical=True
+        )
+    if hosts:
+        builder = builder.add_extension(
+            x509.SubjectAlternativeName([x509.DNSName(h) for h in hosts]), critical=False
+        )
+    if is_ca:
+        builder = builder.add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+    if usages is not None:
+        builder = builder.add_extension(x509.ExtendedKeyUsage(list(usages)), critical=False)
+    return builder.sign(issuer_key, hashes.SHA256(), ecdsa_deterministic=True)
+
+
+def _make(
+    hosts: tuple[str, ...], start: datetime.datetime, end: datetime.datetime, serial: int
+) -> Pem:
+    key = ec.generate_private_key(ec.SECP256R1())
+    built = _build(
+        subject=hosts[0],
+        hosts=hosts,
+        key=key,
+        issuer=None,
+        issuer_key=key,
+        start=start,
+        end=end,
+        serial=serial,
+        is_ca=False,
+        usages=None,
     )
+    return Pem(_pem(built), _key_pem(key), serial)
 
 
 @cache
 def certificate(common_name: str = "cafe.example.com", *, expired: bool = False) -> Pem:
     """A fixed certificate for `common_name` (made once per process and name)."""
-    start = datetime.datetime(2020, 1, 1, tzinfo=datetime.UTC)
-    end = start + datetime.timedelta(days=365 if expired else 365 * 30)
-    return _make((common_name,), start, end, 1)
+    end = FIXED_START + datetime.timedelta(days=365 if expired else 365 * 30)
+    return _make((common_name,), FIXED_START, end, 1)
+
+
+def _window(
+    *, expired: bool = False, days: float = 30
+) -> tuple[datetime.datetime, datetime.datetime]:
+    now = datetime.datetime.now(datetime.UTC)
+    if expired:
+        return now - datetime.timedelta(days=30), now - datetime.timedelta(days=1)
+    return now - datetime.timedelta(minutes=5), now + datetime.timedelta(days=days)
 
 
 def make_certificate(*hosts: str, expired: bool = False) -> Pem:
     """A new certificate for `hosts`, with its own serial number."""
-    now = datetime.datetime.now(datetime.UTC)
-    start, end = (
-        (now - datetime.timedelta(days=30), now - datetime.timedelta(days=1))
-        if expired
-        else (now - datetime.timedelta(minutes=5), now + datetime.timedelta(days=30))
-    )
+    start, end = _window(expired=expired)
     return _make(hosts, start, end, x509.random_serial_number())
+
+
+@dataclass(frozen=True, eq=False)
+class Authority:
+    """A CA: its certificate and key, and the root it chains to (itself for a root)."""
+
+    name: str
+    certificate: x509.Certificate
+    key: ec.EllipticCurvePrivateKey
+    chain: bytes
+    """Its certificate and those above it but the root: what a leaf's tls.crt carries."""
+    root: bytes
+    fixed: bool = False
+
+    @property
+    def pem(self) -> bytes:
+        return _pem(self.certificate)
+
+    def issue(
+        self,
+        *hosts: str,
+        expired: bool = False,
+        days: float = 30,
+        usages: tuple[x509.ObjectIdentifier, ...] | None = BOTH_WAYS,
+    ) -> Pem:
+        """A peer certificate for `hosts`, valid from now for `days` (or expired), with a
+        new key and serial; with `ca.crt` as the root."""
+        start, end = _window(expired=expired, days=days)
+        serial = x509.random_serial_number()
+        key = ec.generate_private_key(ec.SECP256R1())
+        leaf = self._sign(
+            subject=hosts[0],
+            hosts=hosts,
+            key=key,
+            start=start,
+            end=end,
+            serial=serial,
+            usages=usages,
+        )
+        return Pem(_pem(leaf) + self.chain, _key_pem(key), serial, self.root)
+
+    def intermediate(self, name: str) -> Authority:
+        start, end = _window(days=365)
+        key = ec.generate_private_key(ec.SECP256R1())
+        built = _build(
+            subject=name,
+            hosts=(),
+            key=key,
+            issuer=self.certificate.subject,
+            issuer_key=self.key,
+            start=start,
+            end=end,
+            serial=x509.random_serial_number(),
+            is_ca=True,
+            usages=None,
+        )
+        return Authority(name, built, key, _pem(built) + self.chain, self.root)
+
+    def secret(
+        self, namespace: str, name: str, type_: str = "nginx.org/ca", **extra: bytes
+    ) -> dict[str, Any]:
+        """A Secret with this CA's root as `ca.crt` (NIC's `nginx.org/ca` type by default)."""
+        data = {"ca.crt": b64(self.root), **{key: b64(value) for key, value in extra.items()}}
+        return {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "type": type_,
+            "metadata": {"namespace": namespace, "name": name},
+            "data": data,
+        }
+
+    def _sign(
+        self,
+        *,
+        subject: str,
+        hosts: tuple[str, ...],
+        key: ec.EllipticCurvePrivateKey,
+        start: datetime.datetime,
+        end: datetime.datetime,
+        serial: int,
+        usages: tuple[x509.ObjectIdentifier, ...] | None,
+    ) -> x509.Certificate:
+        return _build(
+            subject=subject,
+            hosts=hosts,
+            key=key,
+            issuer=self.certificate.subject,
+            issuer_key=self.key,
+            start=start,
+            end=end,
+            serial=serial,
+            is_ca=False,
+            usages=usages,
+        )
+
+
+def _root(
+    name: str,
+    key: ec.EllipticCurvePrivateKey,
+    window: tuple[datetime.datetime, datetime.datetime],
+    serial: int,
+    *,
+    fixed: bool = False,
+) -> Authority:
+    start, end = window
+    built = _build(
+        subject=name,
+        hosts=(),
+        key=key,
+        issuer=None,
+        issuer_key=key,
+        start=start,
+        end=end,
+        serial=serial,
+        is_ca=True,
+        usages=None,
+    )
+    return Authority(name, built, key, b"", _pem(built), fixed=fixed)
+
+
+def make_authority(name: str = "zone-sync test CA") -> Authority:
+    """A new root CA, valid from now for a year."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    return _root(name, key, _window(days=365), x509.random_serial_number())
+
+
+@cache
+def fixed_authority(name: str = "zone-sync golden CA") -> Authority:
+    """A root CA that is the same in every run (2020 to 2050)."""
+    return _root(name, _derived_key(name), (FIXED_START, FIXED_END), 1, fixed=True)
+
+
+@cache
+def fixed_peer(*hosts: str, authority: str = "zone-sync golden CA") -> Pem:
+    """A peer certificate of `fixed_authority(authority)`, the same in every run."""
+    issuer = fixed_authority(authority)
+    key = _derived_key(f"{authority}/{','.join(hosts)}")
+    leaf = issuer._sign(
+        subject=hosts[0],
+        hosts=hosts,
+        key=key,
+        start=FIXED_START,
+        end=FIXED_END,
+        serial=2,
+        usages=BOTH_WAYS,
+    )
+    return Pem(_pem(leaf), _key_pem(key), 2, issuer.root)

@@ -46,6 +46,9 @@ CHART_RESOURCES = ResourceTable(
                      namespaced=True, has_spec=True, has_status=True, short_names=("pdb",)),
         ResourceType("autoscaling", "v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers",
                      namespaced=True, has_spec=True, has_status=True, short_names=("hpa",)),
+        # cert-manager's, for the zone-sync Certificate (its CRD would be installed with it).
+        ResourceType("cert-manager.io", "v1", "Certificate", "certificates", namespaced=True,
+                     has_spec=True, has_status=True, short_names=("cert",)),
     )
 )  # fmt: skip
 """The development server's kinds plus those only the chart creates."""

@@ -90,13 +90,54 @@ def renderer(namespace: str = NAMESPACE) -> Iterator[Renderer]:
             yield Renderer(helm)
 
 
+CERTIFICATE_SPEC = {
+    "secretName": str,
+    "issuerRef": dict,
+    "dnsNames": list,
+    "usages": list,
+    "privateKey": dict,
+    "duration": str,
+    "renewBefore": str,
+}
+"""The fields of cert-manager's `Certificate` (cert-manager.io/v1) the chart writes."""
+CERTIFICATE_USAGES = frozenset(
+    {"digital signature", "key encipherment", "server auth", "client auth"}
+)
+
+
+def certificate_problems(obj: dict[str, Any]) -> list[str]:
+    """A cert-manager Certificate, which no Kubernetes schema knows: the fields the chart
+    writes, with their types and cert-manager's spellings of the values it uses."""
+    spec = obj.get("spec") or {}
+    problems = [f"spec.{key}: unknown field" for key in spec if key not in CERTIFICATE_SPEC]
+    problems += [
+        f"spec.{key}: must be {kind.__name__}"
+        for key, kind in CERTIFICATE_SPEC.items()
+        if key in spec and not isinstance(spec[key], kind)
+    ]
+    if not spec.get("secretName") or not (spec.get("issuerRef") or {}).get("name"):
+        problems.append("spec.secretName and spec.issuerRef.name are required")
+    if set(spec.get("issuerRef") or {}) - {"name", "kind", "group"}:
+        problems.append("spec.issuerRef: unknown field")
+    if not set(spec.get("usages") or []) <= CERTIFICATE_USAGES:
+        problems.append(f"spec.usages: {spec.get('usages')}")
+    key = spec.get("privateKey") or {}
+    if key and (key.get("algorithm"), key.get("rotationPolicy")) != ("ECDSA", "Always"):
+        problems.append(f"spec.privateKey: {key}")
+    return [f"Certificate {obj['metadata']['name']}: {p}" for p in problems]
+
+
 def schema_problems(
     objects: Iterable[dict[str, Any]], versions: Iterable[str] = KUBERNETES_VERSIONS
 ) -> list[str]:
-    """Each object against the strict schema (unknown fields are errors) of each version."""
+    """Each object against the strict schema (unknown fields are errors) of each version; a
+    cert-manager Certificate against `certificate_problems`."""
     problems = []
     versions = tuple(versions)
     for obj in objects:
+        if obj["apiVersion"] == "cert-manager.io/v1" and obj["kind"] == "Certificate":
+            problems += certificate_problems(obj)
+            continue
         for version in versions:
             try:
                 kubernetes_validate.validate(obj, version, strict=True)

@@ -10,8 +10,9 @@ import shlex
 import shutil
 import subprocess
 import tempfile
+import time
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from functools import cache
@@ -21,10 +22,18 @@ from typing import Any
 import crossplane
 
 from nginx_ingress.configmap import ParseResult, parse_configmap
+from nginx_ingress.configmap.config import SecretRef
 from nginx_ingress.generate import build_configuration
+from nginx_ingress.generate.zonesync_tls import (
+    TlsCheck,
+    check_zone_sync_tls,
+    zone_sync_tls_files,
+    zone_sync_tls_model,
+)
 from nginx_ingress.nginx.binary import inspect_binary, plan_modules
 from nginx_ingress.nginx.tree import write_whole
 from nginx_ingress.render import render_configuration
+from nginx_ingress.resources import CertificateSecret
 from nginx_ingress.settings import Settings
 from nginx_ingress_dev.plus_standin.emit import emit
 from nginx_ingress_dev.plus_standin.plusonly import ApiRoute, strip
@@ -41,6 +50,8 @@ _CHECK_ROUTE = ApiRoute("http://127.0.0.1:9", "http://127.0.0.1:9")
 class Rendered:
     result: ParseResult
     files: dict[str, str]
+    tls: TlsCheck | None = None
+    """The zone-sync TLS check, when zone sync over TLS was asked for."""
 
     @property
     def main(self) -> str:
@@ -51,13 +62,35 @@ class Rendered:
 
 
 def render(
-    data: Mapping[str, object] | None, settings: Settings, *, service_ready: bool = True
+    data: Mapping[str, object] | None,
+    settings: Settings,
+    *,
+    service_ready: bool = True,
+    secrets: Sequence[Mapping[str, Any]] = (),
+    now: float | None = None,
 ) -> Rendered:
+    """The main files for a ConfigMap's data, with zone-sync TLS from `secrets` (Secret
+    objects) checked as of `now` (default: the current time), as the controller would."""
     result = parse_configmap(data, settings)
+    zone_sync, tls, files = result.config.zone_sync, None, {}
+    check = None
+    if zone_sync.enabled and zone_sync.tls is not None:
+        views = {(s["metadata"]["namespace"], s["metadata"]["name"]): s for s in secrets}
+
+        def lookup(ref: SecretRef) -> CertificateSecret | None:
+            found = views.get((ref.namespace, ref.name))
+            return None if found is None else CertificateSecret.from_object(found)
+
+        check = check_zone_sync_tls(
+            zone_sync.tls, lookup, settings, time.time() if now is None else now
+        )
+        if check.material is not None:
+            tls = zone_sync_tls_model(zone_sync.tls, check.material, settings)
+            files = zone_sync_tls_files(check.material) if service_ready else {}
     configuration = build_configuration(
-        result.config, settings, zone_sync_service_ready=service_ready
+        result.config, settings, zone_sync_service_ready=service_ready, zone_sync_tls=tls
     )
-    return Rendered(result, render_configuration(configuration))
+    return Rendered(result, {**render_configuration(configuration), **files}, check)
 
 
 def nginx_binary() -> str:

@@ -22,6 +22,12 @@ DEFAULT_SECRET_FILE = f"{SECRETS_DIR}/default"
 """The catch-all server's certificate (`-default-server-tls-secret`), as NIC names it; no
 Ingress Secret's file can have this name (theirs are `<namespace>-<name>`)."""
 
+ZONE_SYNC_SECRET_STEM = f"{SECRETS_DIR}/_zone-sync"
+"""Zone-sync TLS files: `_zone-sync-<fingerprint>` (this replica's certificate and key) and
+`_zone-sync-ca-<fingerprint>` (the CA peers are checked against). The fingerprint of the
+content is in the name, so a rotated certificate is a new file and `nginx.conf` changes
+with it; `_` is in no namespace name, so no Ingress Secret's file can take these names."""
+
 OWNED_DIRECTORIES = (CONF_DIR, STREAM_CONF_DIR, SECRETS_DIR, CATCH_ALL_DIR)
 """Directories whose files are all the controller's: one not in the tree is stale."""
 
@@ -47,6 +53,10 @@ def secret_reference(namespace: str, name: str) -> PurePosixPath:
     one it is about to replace.
     """
     return PurePosixPath(secret_file(namespace, name))
+
+
+def zone_sync_secret_file(fingerprint: str, *, ca: bool = False) -> str:
+    return f"{ZONE_SYNC_SECRET_STEM}-{'ca-' if ca else ''}{fingerprint}"
 
 
 def is_secret(relative: str) -> bool:

@@ -31,6 +31,22 @@ class Resolver:
 
 
 @dataclass(frozen=True, slots=True)
+class ZoneSyncTls:
+    """TLS on the zone-sync server: the listener's and the peer connections' alike."""
+
+    certificate: PurePosixPath
+    """This replica's certificate chain and key (one file): server and client certificate."""
+    trusted: PurePosixPath | None
+    """The CA a peer's certificate must chain to; None: peers are not verified."""
+    verify_depth: int
+    """Certificates above a peer's own up to the CA, which NGINX must be allowed to check."""
+    server_name: HostPort
+    """The name checked in a peer's certificate (and sent as SNI)."""
+    protocols: tuple[str, ...]
+    ciphers: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ZoneSyncServer:
     """The `stream` server that runs zone sync with the peers behind the headless Service."""
 
@@ -44,6 +60,7 @@ class ZoneSyncServer:
     connect_retry_interval: Time | None = None
     buffers: Buffers | None = None
     recv_buffer_size: Size | None = None
+    tls: ZoneSyncTls | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,7 +29,13 @@ from nginx_ingress.generate import RoutingSummary, build_configuration
 from nginx_ingress.generate.classes import CONTROLLER_NAME
 from nginx_ingress.generate.source import StaticSource
 from nginx_ingress.generate.table import Changes, IngressReport, Outcome, RoutingTable
+from nginx_ingress.generate.zonesync_tls import (
+    check_zone_sync_tls,
+    zone_sync_tls_files,
+    zone_sync_tls_model,
+)
 from nginx_ingress.manifests import Manifest, ManifestError, load_file, load_paths
+from nginx_ingress.model import ZoneSyncTls
 from nginx_ingress.nginx.binary import (
     NginxBinaryError,
     NginxBuild,
@@ -40,7 +46,14 @@ from nginx_ingress.nginx.binary import (
 from nginx_ingress.nginx.ownership import ConfDirError, claim
 from nginx_ingress.nginx.tree import write_whole
 from nginx_ingress.render import render_configuration
-from nginx_ingress.resources import EndpointSlice, Ingress, IngressClass, Secret, Service
+from nginx_ingress.resources import (
+    CertificateSecret,
+    EndpointSlice,
+    Ingress,
+    IngressClass,
+    Secret,
+    Service,
+)
 from nginx_ingress.settings import Settings, SettingsError
 from nginx_ingress.settingsargs import add_settings_arguments, settings_from_arguments
 
@@ -190,12 +203,21 @@ def run_render(args: argparse.Namespace) -> int:
     routed = _route(manifests, settings, args.ingress_class, result.config)
     for line in routed.lines(with_missing=True):
         print(line, file=sys.stderr)
+    tls_model, tls_files, tls_problem = _zone_sync_tls(manifests, result.config, settings)
+    if tls_problem is not None:
+        assert manifest is not None
+        print(f"{manifest.source}: {manifest.reference}: {tls_problem}", file=sys.stderr)
     files = render_configuration(
         build_configuration(
-            result.config, settings, zone_sync_service_ready=True, routing=routed.summary
+            result.config,
+            settings,
+            zone_sync_service_ready=True,
+            routing=routed.summary,
+            zone_sync_tls=tls_model,
         )
     )
     files.update(routed.files)
+    files.update(tls_files)
     try:
         claim(
             args.output,
@@ -214,6 +236,30 @@ def run_render(args: argparse.Namespace) -> int:
     for relative in sorted(files):
         print(args.output / relative)
     return EXIT_CLEAN
+
+
+def _zone_sync_tls(
+    manifests: list[Manifest], config: GlobalConfig, settings: Settings
+) -> tuple[ZoneSyncTls | None, dict[str, str], str | None]:
+    """Zone-sync TLS from the Secrets among the manifests: (model, files, None), or
+    (None, {}, the ZoneSyncTLSInvalid line) when TLS is asked for and cannot run. A
+    problem of the keys alone is already among the ConfigMap's."""
+    tls = config.zone_sync.tls
+    if not config.zone_sync.enabled or tls is None or tls.unusable is not None:
+        return None, {}, None
+    secrets = {
+        (m.namespace, m.name): CertificateSecret.from_object(_string_data(_with_namespace(m)))
+        for m in manifests
+        if m.kind == "Secret"
+    }
+    check = check_zone_sync_tls(
+        tls, lambda ref: secrets.get((ref.namespace, ref.name)), settings, time.time()
+    )
+    if check.material is None:
+        line = f"{Reason.ZONE_SYNC_TLS_INVALID}: zone sync stays off: {check.problem}"
+        return None, {}, line
+    model = zone_sync_tls_model(tls, check.material, settings)
+    return model, zone_sync_tls_files(check.material), None
 
 
 @dataclasses.dataclass(frozen=True)

@@ -20,8 +20,8 @@ DEFAULT_CLUSTER_DOMAIN = "cluster.local"
 # RFC 1035 label as Kubernetes checks Service names: lower case, starts with a letter.
 _DNS1035_LABEL = re.compile(r"[a-z]([-a-z0-9]{0,61}[a-z0-9])?", re.ASCII)
 # RFC 1123 label as Kubernetes checks namespace names (and each label of a domain).
-_DNS1123_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?", re.ASCII)
-_DNS1123_SUBDOMAIN = re.compile(
+DNS1123_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?", re.ASCII)
+DNS1123_SUBDOMAIN = re.compile(
     r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*", re.ASCII
 )
 _URI_PATH = re.compile(r"/[A-Za-z0-9\-._~/]{0,255}", re.ASCII)
@@ -107,6 +107,8 @@ class Settings:
     """`-default-server-tls-secret`: (namespace, name) of the catch-all server's TLS Secret."""
     health_status_uri: str | None = None
     """`-health-status` with `-health-status-uri`: the catch-all server answers 200 there."""
+    zone_sync_require_tls: bool = False
+    """`-zone-sync-require-tls`: zone sync runs over TLS with peer verification or not at all."""
 
     def __post_init__(self) -> None:
         check_service_name(self.zone_sync_service_name)
@@ -125,7 +127,7 @@ class Settings:
         if self.default_server_tls_secret is not None:
             namespace, name = self.default_server_tls_secret
             check_namespace(namespace)
-            if len(name) > 253 or not _DNS1123_SUBDOMAIN.fullmatch(name):
+            if len(name) > 253 or not DNS1123_SUBDOMAIN.fullmatch(name):
                 raise SettingsError(
                     f"-default-server-tls-secret: {name!r} is not a Secret name "
                     "(NAMESPACE/NAME, lower-case letters, digits, '-' and '.')"
@@ -162,7 +164,7 @@ def check_service_name(name: str) -> None:
 
 
 def check_namespace(namespace: str) -> None:
-    if len(namespace) > 63 or not _DNS1123_LABEL.fullmatch(namespace):
+    if len(namespace) > 63 or not DNS1123_LABEL.fullmatch(namespace):
         raise SettingsError(
             f"namespace {namespace!r} is not a valid Kubernetes namespace name "
             "(a DNS-1123 label: at most 63 lower-case letters, digits and '-')"
@@ -171,7 +173,7 @@ def check_namespace(namespace: str) -> None:
 
 def check_cluster_domain(domain: str) -> None:
     labels = domain.split(".")
-    if len(domain) > 253 or not all(_DNS1123_LABEL.fullmatch(x) for x in labels):
+    if len(domain) > 253 or not all(DNS1123_LABEL.fullmatch(x) for x in labels):
         raise SettingsError(
             f"-cluster-domain: {domain!r} is not a DNS domain (lower-case labels of "
             "letters, digits and '-', separated by dots)"

@@ -68,6 +68,13 @@ def add_settings_arguments(
         metavar="NAME",
         help="name of the headless Service listing zone-sync peers (default %(default)s)",
     )
+    add_bool_flag(
+        group,
+        "zone-sync-require-tls",
+        default=False,
+        help="zone sync only over TLS with peer verification: without a usable "
+        "zone-sync-tls-secret and CA it stays off",
+    )
     if renders:
         _add_rendering_arguments(group, namespace_flag=namespace_flag)
     else:
@@ -180,6 +187,7 @@ def settings_from_arguments(args: argparse.Namespace) -> Settings:
         default_server_tls_secret=default_secret,
         health_status_uri=args.health_status_uri if args.health_status else None,
         nginx_plus=args.nginx_plus,
+        zone_sync_require_tls=args.zone_sync_require_tls,
         disable_ipv6=args.disable_ipv6,
         cluster_domain=args.cluster_domain,
         zone_sync_service_name=args.zone_sync_service_name,

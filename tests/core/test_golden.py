@@ -11,14 +11,18 @@ Plus directives) and `nginx -t` once the Plus-only directives are stripped.
 
 from __future__ import annotations
 
+import datetime
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from nginx_ingress.layout import is_secret
 from nginx_ingress.settings import Settings
 
+from certificates import fixed_authority, fixed_peer
 from nginx_check import (
     assert_nginx_accepts,
     parse,
@@ -33,6 +37,19 @@ UPDATE = os.environ.get("GOLDEN_UPDATE") == "1"
 
 OSS = Settings()
 PLUS = Settings(nginx_plus=True)
+NOW = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC).timestamp()
+"""When the golden renders check certificates (the fixed ones run from 2020 to 2050)."""
+
+PEERS = (PLUS.zone_sync_service_fqdn, f"*.{PLUS.zone_sync_service_fqdn}")
+TLS_SECRET_NAME = ("nginx-ingress", "zone-sync-tls")
+TLS_SECRET = fixed_peer(*PEERS).secret(*TLS_SECRET_NAME)
+"""cert-manager's shape: tls.crt, tls.key and ca.crt."""
+TLS_SECRET_WITHOUT_CA = fixed_peer(*PEERS).without_ca().secret("nginx-ingress", "zone-sync-tls")
+CA_SECRET = fixed_authority().secret("nginx-ingress", "zone-sync-ca")
+FOREIGN_SECRET = (
+    fixed_peer(*PEERS, authority="another CA").without_ca().secret("nginx-ingress", "zone-sync-tls")
+)
+TLS_ON = {"zone-sync": "true", "zone-sync-tls-secret": "zone-sync-tls"}
 
 
 @dataclass(frozen=True)
@@ -40,6 +57,7 @@ class Case:
     name: str
     data: dict[str, str]
     settings: Settings = field(default=PLUS)
+    secrets: tuple[dict[str, Any], ...] = ()
 
 
 CASES = [
@@ -139,6 +157,46 @@ CASES = [
         },
         OSS,
     ),
+    Case("zone-sync-tls", TLS_ON, secrets=(TLS_SECRET,)),
+    Case(
+        "zone-sync-tls-no-verify",
+        {**TLS_ON, "zone-sync-tls-verify": "false"},
+        secrets=(TLS_SECRET,),
+    ),
+    Case("zone-sync-tls-no-ca-no-verify", TLS_ON, secrets=(TLS_SECRET_WITHOUT_CA,)),
+    Case(
+        "zone-sync-tls-ca-secret",
+        {**TLS_ON, "zone-sync-tls-ca-secret": "nginx-ingress/zone-sync-ca"},
+        secrets=(TLS_SECRET_WITHOUT_CA, CA_SECRET),
+    ),
+    Case(
+        "zone-sync-tls-disable-ipv6",
+        TLS_ON,
+        Settings(nginx_plus=True, disable_ipv6=True),
+        secrets=(TLS_SECRET,),
+    ),
+    Case(
+        "zone-sync-tls-tuned",
+        {
+            **TLS_ON,
+            "zone-sync-tls-server-name": "peer.nginx-ingress.svc.cluster.local",
+            "zone-sync-tls-protocols": "TLSv1.3",
+            "zone-sync-tls-ciphers": "HIGH:!aNULL:!MD5",
+        },
+        secrets=(fixed_peer("*.nginx-ingress.svc.cluster.local").secret(*TLS_SECRET_NAME),),
+    ),
+    Case("zone-sync-tls-missing-secret", TLS_ON),
+    Case(
+        "zone-sync-tls-foreign-ca",
+        {**TLS_ON, "zone-sync-tls-ca-secret": "zone-sync-ca"},
+        secrets=(FOREIGN_SECRET, CA_SECRET),
+    ),
+    Case(
+        "zone-sync-require-tls-without-tls",
+        {"zone-sync": "true"},
+        Settings(nginx_plus=True, zone_sync_require_tls=True),
+    ),
+    Case("zone-sync-tls-oss-refused", TLS_ON, OSS, secrets=(TLS_SECRET,)),
     Case(
         "plus-resolver",
         {
@@ -153,9 +211,15 @@ CASES = [
 
 
 def _golden_text(case: Case) -> str:
-    rendered = render(case.data, case.settings)
+    rendered = render(case.data, case.settings, secrets=case.secrets, now=NOW)
     problems = "".join(f"# problem: {p.line}\n" for p in rendered.result.problems)
-    parts = [problems] + [f"### {path}\n{text}" for path, text in sorted(rendered.files.items())]
+    tls = rendered.tls
+    if tls is not None and tls.problem is not None and tls.problem not in problems:
+        problems += f"# zone sync over TLS cannot run: {tls.problem}\n"
+    parts = [problems] + [
+        f"### {path}\n" + (f"({len(text)} characters of PEM)\n" if is_secret(path) else text)
+        for path, text in sorted(rendered.files.items())
+    ]
     return "\n".join(parts)
 
 
@@ -173,7 +237,7 @@ def test_golden(case: Case) -> None:
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
 def test_nginx_accepts_every_case(case: Case) -> None:
     with sandbox(case.settings) as (root, settings):
-        main = write(root, render(case.data, settings).files)
+        main = write(root, render(case.data, settings, secrets=case.secrets, now=NOW).files)
         payload = parse(main)
         if settings.nginx_plus:
             strip_plus_only(payload)

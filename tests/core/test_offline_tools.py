@@ -7,7 +7,9 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
+from certificates import make_authority
 from nginx_check import DEBIAN_STREAM_MODULE, fake_nginx, nginx_binary
 
 COMMAND = Path(sys.executable).parent / "nginx-ingress"
@@ -204,6 +206,35 @@ def test_render_zone_sync_for_plus(tmp_path: Path) -> None:
     assert completed.returncode == 0, completed.stderr
     main = (tmp_path / "out" / "nginx.conf").read_text()
     assert "zone_sync_server nginx-ingress-headless.edge.svc.cluster.local:12345 resolve;" in main
+
+
+def test_render_zone_sync_over_tls_from_the_secrets_in_the_manifests(tmp_path: Path) -> None:
+    """The TLS Secret and the CA Secret among the manifests: the files the controller would
+    write, certificates included (0600); without the Secret, zone sync stays off and says so."""
+    authority = make_authority()
+    peer = authority.issue("nginx-ingress-headless.edge.svc.cluster.local").without_ca()
+    configmap = CLEAN.replace(
+        '"120s"',
+        '"120s"\n  zone-sync: "true"\n  zone-sync-tls-secret: zs\n  zone-sync-tls-ca-secret: ca',
+    ).replace("namespace: nginx-ingress", "namespace: edge")
+    secrets = yaml.safe_dump_all([peer.secret("edge", "zs"), authority.secret("edge", "ca")])
+    manifests = write(tmp_path, "all.yaml", f"{configmap}---\n{secrets}")
+    completed = _render(
+        tmp_path, manifests, "--manifests", str(manifests), "-nginx-plus", "--namespace", "edge"
+    )
+    assert completed.returncode == 0, completed.stderr
+    main = (tmp_path / "out" / "nginx.conf").read_text()
+    assert "ssl_verify_client on;" in main and "zone_sync_ssl_verify on;" in main
+    written = sorted((tmp_path / "out" / "secrets").glob("_zone-sync-*"))
+    assert len(written) == 2 and all(f.stat().st_mode & 0o777 == 0o600 for f in written)
+    without = write(tmp_path, "cm.yaml", configmap)
+    completed = _render(tmp_path, without, "-nginx-plus", "--namespace", "edge")
+    assert completed.returncode == 0, completed.stderr
+    assert "ZoneSyncTLSInvalid: zone sync stays off: Secret edge/zs does not exist" in (
+        completed.stderr
+    )
+    assert "zone_sync;" not in (tmp_path / "out" / "nginx.conf").read_text()
+    assert not list((tmp_path / "out" / "secrets").glob("_zone-sync-*"))
 
 
 def test_render_removes_stale_files_it_owns(tmp_path: Path) -> None:

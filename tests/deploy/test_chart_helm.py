@@ -162,6 +162,36 @@ REFUSED = [
         id="zone-sync-set-twice",
     ),
     pytest.param(
+        {"controller": {"nginxplus": True, "zoneSync": {"tls": {"secretName": "zs"}}}},
+        r"controller.zoneSync.tls needs zone sync",
+        id="zone-sync-tls-without-zone-sync",
+    ),
+    pytest.param(
+        {"controller": {"nginxplus": True, "zoneSync": {"enable": True,
+                                                        "tls": {"caSecretName": "ca"}}}},
+        r"caSecretName needs a certificate",
+        id="zone-sync-tls-ca-without-certificate",
+    ),
+    pytest.param(
+        {"controller": {"nginxplus": True,
+                        "zoneSync": {"enable": True, "tls": {"certManager": {"enabled": True}}}}},
+        r"needs controller.zoneSync.tls.certManager.issuerRef.name",
+        id="zone-sync-tls-cert-manager-without-issuer",
+    ),
+    pytest.param(
+        {"controller": {"nginxplus": True,
+                        "zoneSync": {"enable": True, "tls": {"secretName": "zs"}},
+                        "config": {"entries": {"zone-sync-tls-ca-secret": "other/ca"}}}},
+        r"not with controller.config.entries zone-sync-tls-ca-secret",
+        id="zone-sync-tls-set-twice",
+    ),
+    pytest.param(
+        {"controller": {"nginxplus": True,
+                        "zoneSync": {"enable": True, "tls": {"secretName": "Bad_Name"}}}},
+        r"at '/controller/zoneSync/tls/secretName'",
+        id="schema-zone-sync-tls-secret-name",
+    ),
+    pytest.param(
         {"controller": {"kind": "replicaset"}}, r"at '/controller/kind'", id="schema-kind"
     ),
     pytest.param(
@@ -358,3 +388,93 @@ def test_the_clusterrole_writes_nothing_but_ingress_status_and_events(
         r.get("resourceNames") == ["nginx-ingress-headless"] or r["verbs"] == ["create"]
         for r in service_writes
     )
+
+
+def zone_sync_secret_rule(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [r for r in one(objects, "Role")["rules"] if r["resources"] == ["secrets"]]
+
+
+def test_zone_sync_over_tls_with_a_cert_manager_certificate(helm_world: HelmWorld) -> None:
+    """One value: the Certificate (the headless Service's name and its wildcard, server and
+    client authentication), its Secret in the ConfigMap, and the Role reads that Secret only."""
+    values = {
+        "controller": {
+            "nginxplus": True,
+            "clusterDomain": "corp.example",
+            "zoneSync": {
+                "enable": True,
+                "requireTLS": True,
+                "tls": {"certManager": {"enabled": True, "issuerRef": {"name": "zone-sync-ca"}}},
+            },
+        }
+    }
+    objects = documents(helm_world.render.render(values))
+    assert schema_problems(objects) == []
+    secret = f"{RELEASE}-zone-sync-tls"
+    assert one(objects, "ConfigMap")["data"] == {
+        "zone-sync": "true",
+        "zone-sync-port": "12345",
+        "zone-sync-tls-secret": secret,
+    }
+    fqdn = f"{RELEASE}-headless.{NAMESPACE}.svc.corp.example"
+    certificate = one(objects, "Certificate")
+    assert certificate["spec"] == {
+        "secretName": secret,
+        "issuerRef": {"name": "zone-sync-ca", "kind": "Issuer", "group": "cert-manager.io"},
+        "dnsNames": [fqdn, f"*.{fqdn}"],
+        "usages": ["digital signature", "key encipherment", "server auth", "client auth"],
+        "privateKey": {"algorithm": "ECDSA", "size": 256, "rotationPolicy": "Always"},
+        "duration": "2160h",
+        "renewBefore": "360h",
+    }
+    assert zone_sync_secret_rule(objects) == [
+        {"apiGroups": [""], "resources": ["secrets"], "resourceNames": [secret],
+         "verbs": ["list", "watch"]}
+    ]  # fmt: skip
+    args = one(objects, "Deployment")["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert {"-zone-sync-require-tls=true", "-cluster-domain=corp.example"} <= set(args)
+    # The NetworkPolicy stays: TLS keeps strangers out of the sync, the policy off the port.
+    assert zone_sync_peers_rule(objects)
+
+
+def zone_sync_peers_rule(objects: list[dict[str, Any]]) -> bool:
+    policy = one(objects, "NetworkPolicy")
+    return any(
+        {"port": 12345, "protocol": "TCP"} in rule["ports"] and "from" in rule
+        for rule in policy["spec"]["ingress"]
+    )
+
+
+def test_zone_sync_over_tls_with_secrets_of_ones_own(helm_world: HelmWorld) -> None:
+    values = {
+        "controller": {
+            "nginxplus": True,
+            "zoneSync": {"enable": True, "tls": {"secretName": "zs", "caSecretName": "zs-ca"}},
+        }
+    }
+    objects = documents(helm_world.render.render(values))
+    assert schema_problems(objects) == []
+    data = one(objects, "ConfigMap")["data"]
+    assert (data["zone-sync-tls-secret"], data["zone-sync-tls-ca-secret"]) == ("zs", "zs-ca")
+    assert by_kind(objects, "Certificate") == []
+    (rule,) = zone_sync_secret_rule(objects)
+    assert rule["resourceNames"] == ["zs", "zs-ca"]
+    # Zone sync off, or clear text: no Secret read.
+    off = documents(helm_world.render.render({"controller": {"nginxplus": True}}))
+    assert zone_sync_secret_rule(off) == []
+    args = one(off, "Deployment")["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert "-zone-sync-require-tls=false" in args
+
+
+def test_the_production_values(helm_world: HelmWorld) -> None:
+    """values-production.yaml: NGINX Plus, zone sync over TLS from cert-manager, and
+    -zone-sync-require-tls, so that a missing certificate never means clear text."""
+    values = yaml.safe_load((CHART / "values-production.yaml").read_text())
+    objects = documents(helm_world.render.render(values))
+    assert schema_problems(objects) == []
+    args = one(objects, "Deployment")["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert {"-nginx-plus=true", "-zone-sync-require-tls=true"} <= set(args)
+    assert one(objects, "ConfigMap")["data"]["zone-sync-tls-secret"] == f"{RELEASE}-zone-sync-tls"
+    assert one(objects, "Certificate")["spec"]["secretName"] == f"{RELEASE}-zone-sync-tls"
+    assert zone_sync_peers_rule(objects)
+    assert by_kind(objects, "PodDisruptionBudget")

@@ -21,11 +21,12 @@ from nginx_ingress_dev.devcluster import DevCluster
 from status_helpers import leaders, metric
 
 from backends import backends
-from certificates import make_certificate
+from certificates import make_authority, make_certificate
 from chart_cluster import stored_objects
 from chart_render import NAMESPACE, RELEASE, container, one, workload
-from chart_world import ChartWorld
+from chart_world import USER, ChartWorld
 from controller_harness import Controller, events, eventually, handled
+from nginx_sandbox import free_port
 from rbac_usage import Grant
 
 
@@ -472,3 +473,81 @@ def test_without_the_status_grant_writes_are_refused_and_serving_goes_on(
         lambda: (metric(controller, "ingress_status_updates_total", result="error") or 0) >= 1
     )
     assert eventually(lambda: controller.http_status("ready", "/nginx-ready") == 200, 30)
+
+
+def test_zone_sync_over_tls_reads_its_secrets_by_name_only(chart_world: ChartWorld) -> None:
+    """The zone-sync TLS Secret (kubernetes.io/tls, no ca.crt) and a CA Secret of NIC's type
+    nginx.org/ca, which the ClusterRole's read of TLS Secrets does not cover: the Role grants
+    list and watch of those two names, and that is enough. To show it, the ClusterRole's
+    cluster-wide Secret read is taken away (routing reads its TLS Secrets in `shop`, through a
+    Role there): the controller still runs zone sync over TLS, with nothing refused."""
+    world, cluster = chart_world, chart_world.cluster
+    fqdn = f"{HEADLESS}.{NAMESPACE}.svc.cluster.local"
+    ca, port = make_authority(), free_port()
+    cluster.seed([
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}},
+        ca.issue(fqdn, f"*.{fqdn}").without_ca().secret(NAMESPACE, "zone-sync-tls"),
+        ca.secret(NAMESPACE, "zone-sync-ca"),
+        ca.secret(NAMESPACE, "unrelated", "Opaque"),
+    ])  # fmt: skip
+    rendered = world.install(
+        {
+            "controller": {
+                "nginxplus": True,
+                "watchSecretNamespace": "shop",
+                "zoneSync": {
+                    "enable": True,
+                    "port": port,
+                    "requireTLS": True,
+                    "tls": {"secretName": "zone-sync-tls", "caSecretName": "zone-sync-ca"},
+                },
+            }
+        }
+    )
+    cluster_role = cluster.get_object(
+        "ClusterRole", "", one(rendered, "ClusterRole")["metadata"]["name"]
+    )
+    assert cluster_role is not None
+    for rule in cluster_role["rules"]:
+        rule["resources"] = [r for r in rule["resources"] if r != "secrets"]
+    reader = {"apiGroups": [""], "resources": ["secrets"], "verbs": ["list", "watch"]}
+    cluster.seed([
+        cluster_role,
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+         "metadata": {"name": "tls-reader", "namespace": "shop"}, "rules": [reader]},
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+         "metadata": {"name": "tls-reader", "namespace": "shop"},
+         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
+                     "name": "tls-reader"},
+         "subjects": [{"kind": "ServiceAccount", "name": RELEASE, "namespace": NAMESPACE}]},
+    ])  # fmt: skip
+    (controller,) = world.start(rendered, replicas=1)  # one: the TLS listener binds the port
+    assert eventually(lambda: "zone_sync_ssl_verify on;" in controller.main(), 30), (
+        controller.output()[-3000:]
+    )
+    assert f"listen {port} ssl;" in controller.main()
+    stored = cluster.get_object(
+        "ConfigMap", NAMESPACE, one(rendered, "ConfigMap")["metadata"]["name"]
+    )
+    assert stored is not None
+    assert eventually(lambda: handled(cluster, stored["metadata"]["resourceVersion"]), 30)
+    assert world.forbidden() == []
+    assert not events(cluster, "ZoneSyncTLSInvalid")
+    never_used, pending_but_used = world.unused_grants(rendered, pending_for(rendered))
+    # The Service's get, update and delete: the zone-sync lifecycle test above uses them.
+    never_used -= {Grant(NAMESPACE, "", "services", v) for v in ("get", "update", "delete")}
+    never_used -= SCALE_ONLY | STATUS_ELSEWHERE
+    assert not never_used, sorted(map(str, never_used))
+    assert not pending_but_used, sorted(map(str, pending_but_used))
+    # Every Secret read named its Secret: nothing else in the namespace was listed.
+    reads = [
+        record.path + "?" + record.query
+        for record in cluster.request_log
+        if record.user == USER
+        and "/secrets" in record.path
+        and f"/namespaces/{NAMESPACE}/" in record.path
+    ]
+    assert reads and all(
+        "metadata.name%3Dzone-sync-tls" in r or "metadata.name%3Dzone-sync-ca" in r for r in reads
+    ), reads
+    assert controller.stop() == 0

@@ -10,6 +10,8 @@ flags. tests/deploy/test_chart_flags.py fails if a rendered flag is one that
 - -nginx-configmaps=$(POD_NAMESPACE)/{{ include "nginx-ingress.configName" . }}
 - -ingress-class={{ $c.ingressClass.name }}
 - -zone-sync-service-name={{ include "nginx-ingress.headlessServiceName" . }}
+- -zone-sync-require-tls={{ $c.zoneSync.requireTLS }}
+- -cluster-domain={{ $c.clusterDomain }}
 {{- if not $c.nginxplus }}
 {{- /* On NGINX OSS the controller reads neither its pod nor its workload: the pods it counts
 for `nginx.org/limit-req-scale` are those this selector matches. */}}

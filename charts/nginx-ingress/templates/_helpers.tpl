@@ -100,6 +100,26 @@ with the values to change.
 {{- $name }}
 {{- end }}
 
+{{/*
+The zone-sync TLS Secret: controller.zoneSync.tls.secretName, else the one the chart's
+cert-manager Certificate writes, else none (zone sync in clear text). Only with zone sync on.
+*/}}
+{{- define "nginx-ingress.zoneSyncTLSSecretName" -}}
+{{- $zs := .Values.controller.zoneSync }}
+{{- if $zs.enable }}
+{{- if $zs.tls.secretName }}
+{{- $zs.tls.secretName }}
+{{- else if $zs.tls.certManager.enabled }}
+{{- printf "%s-zone-sync-tls" (include "nginx-ingress.fullname" .) | trunc 253 }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* The headless Service's name in DNS: the name zone-sync peers check in certificates. */}}
+{{- define "nginx-ingress.headlessServiceFQDN" -}}
+{{- printf "%s.%s.svc.%s" (include "nginx-ingress.headlessServiceName" .) .Release.Namespace .Values.controller.clusterDomain }}
+{{- end }}
+
 {{- define "nginx-ingress.image" -}}
 {{- $image := .Values.controller.image }}
 {{- if $image.digest }}
@@ -154,6 +174,21 @@ Checks across values that the schema cannot express; included by the workload te
 {{- end }}
 {{- if and $c.zoneSync.enable (or (hasKey $c.config.entries "zone-sync") (hasKey $c.config.entries "zone-sync-port")) }}
 {{- fail "set zone sync with controller.zoneSync.enable and controller.zoneSync.port, not with controller.config.entries zone-sync or zone-sync-port" }}
+{{- end }}
+{{- $tls := $c.zoneSync.tls }}
+{{- if and (or $tls.secretName $tls.caSecretName $tls.certManager.enabled) (not $c.zoneSync.enable) }}
+{{- fail "controller.zoneSync.tls needs zone sync: set controller.zoneSync.enable=true" }}
+{{- end }}
+{{- if and $tls.caSecretName (not (include "nginx-ingress.zoneSyncTLSSecretName" .)) }}
+{{- fail "controller.zoneSync.tls.caSecretName needs a certificate: set controller.zoneSync.tls.secretName or controller.zoneSync.tls.certManager.enabled" }}
+{{- end }}
+{{- if and $tls.certManager.enabled (not $tls.certManager.issuerRef.name) }}
+{{- fail "controller.zoneSync.tls.certManager.enabled needs controller.zoneSync.tls.certManager.issuerRef.name: the cert-manager Issuer (or ClusterIssuer, with issuerRef.kind) that signs the zone-sync certificates" }}
+{{- end }}
+{{- range $key := list "zone-sync-tls-secret" "zone-sync-tls-ca-secret" }}
+{{- if and (hasKey $c.config.entries $key) (include "nginx-ingress.zoneSyncTLSSecretName" $) }}
+{{- fail (printf "set the zone-sync TLS Secrets with controller.zoneSync.tls, not with controller.config.entries %s: the chart grants the controller access to those only" $key) }}
+{{- end }}
 {{- end }}
 {{- if and $c.zoneSync.enable $c.customConfigMap }}
 {{- fail "controller.zoneSync.enable writes the chart's ConfigMap; with controller.customConfigMap set zone-sync in your own ConfigMap instead" }}

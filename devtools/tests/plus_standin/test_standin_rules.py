@@ -14,7 +14,13 @@ from nginx_ingress_dev.plus_standin.config import ConfigError, parse, walk
 from nginx_ingress_dev.plus_standin.declared import declared, server_parameters
 from nginx_ingress_dev.plus_standin.emit import emit
 from nginx_ingress_dev.plus_standin.invocation import UsageError, parse_invocation
-from nginx_ingress_dev.plus_standin.plusonly import ApiRoute, ApiSocket, Directive, strip
+from nginx_ingress_dev.plus_standin.plusonly import (
+    ZONE_SYNC_ANSWER,
+    ApiRoute,
+    ApiSocket,
+    Directive,
+    strip,
+)
 from nginx_ingress_dev.plusapi_stub import ConfiguredUpstream
 
 from nginx_check import nginx_binary
@@ -212,6 +218,54 @@ def test_an_api_server_with_other_locations_is_kept_and_proxied() -> None:
     stripped = strip(server, ROUTE)
     assert stripped.api_sockets == ()
     assert find(stripped.directives, "proxy_pass")[0]["args"] == ["http://127.0.0.1:1002"]
+
+
+TLS_ZONE_SYNC = """\
+stream {
+    server {
+        listen 12345 ssl;
+        listen [::]:12345 ssl;
+        resolver kube-dns.kube-system.svc.cluster.local valid=5s;
+        zone_sync;
+        zone_sync_server nginx-ingress-headless.ns.svc.cluster.local:12345 resolve;
+        ssl_certificate secrets/_zone-sync-1;
+        ssl_certificate_key secrets/_zone-sync-1;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        ssl_verify_client on;
+        ssl_client_certificate secrets/_zone-sync-ca-1;
+        ssl_verify_depth 2;
+        zone_sync_ssl on;
+        zone_sync_ssl_certificate secrets/_zone-sync-1;
+        zone_sync_ssl_verify on;
+        zone_sync_ssl_name nginx-ingress-headless.ns.svc.cluster.local;
+    }
+}
+"""
+
+
+def test_a_zone_sync_server_over_tls_stays_as_a_tls_listener(tmp_path: Path) -> None:
+    """Its listens and ssl_* directives as they are, `zone_sync` a fixed answer on its line;
+    the resolver (the peers' name does not resolve here) and zone_sync_* go."""
+    main = tree(tmp_path, {"nginx.conf": TLS_ZONE_SYNC})
+    parsed = crossplane.parse(str(main), single=True, check_ctx=False, check_args=False)
+    (server,) = strip(parsed["config"][0]["parsed"], ROUTE).directives[0]["block"]
+    kept = [(d["directive"], d["args"], d["line"]) for d in server["block"]]
+    assert kept == [
+        ("listen", ["12345", "ssl"], 3),
+        ("listen", ["[::]:12345", "ssl"], 4),
+        ("ssl_certificate", ["secrets/_zone-sync-1"], 8),
+        ("ssl_certificate_key", ["secrets/_zone-sync-1"], 9),
+        ("ssl_protocols", ["TLSv1.2", "TLSv1.3"], 10),
+        ("ssl_verify_client", ["on"], 11),
+        ("ssl_client_certificate", ["secrets/_zone-sync-ca-1"], 12),
+        ("ssl_verify_depth", ["2"], 13),
+        ("return", [ZONE_SYNC_ANSWER], 6),
+    ]
+    # Without `ssl` the server goes whole, as before.
+    clear = TLS_ZONE_SYNC.replace(" ssl;", ";")
+    main.write_text(clear)
+    parsed = crossplane.parse(str(main), single=True, check_ctx=False, check_args=False)
+    assert strip(parsed["config"][0]["parsed"], ROUTE).directives[0]["block"] == []
 
 
 def test_every_directive_is_written_on_its_original_line(config: Path) -> None:

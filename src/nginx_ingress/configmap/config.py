@@ -22,6 +22,42 @@ DEFAULT_RESOLVER_VALID = seconds(5)
 
 
 @dataclass(frozen=True, slots=True)
+class SecretRef:
+    """A Secret named by a ConfigMap key: `namespace/name`."""
+
+    namespace: str
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+DEFAULT_ZONE_SYNC_TLS_PROTOCOLS = ("TLSv1.2", "TLSv1.3")
+
+
+@dataclass(frozen=True, slots=True)
+class ZoneSyncTlsConfig:
+    """The `zone-sync-tls-*` keys: what they ask for, before any Secret is read.
+
+    Present as soon as one `zone-sync-tls-*` key is set (or `-zone-sync-require-tls`
+    is given): from then on zone sync runs over TLS or not at all. `unusable` says why
+    the keys alone already rule TLS out (a Secret name that is not one, say); zone sync
+    then stays off rather than fall back to clear text.
+    """
+
+    secret: SecretRef | None = None
+    ca_secret: SecretRef | None = None
+    """None: the `ca.crt` of `secret`, when it has one (cert-manager writes it)."""
+    verify: bool | None = None
+    """None: on when a CA is known."""
+    server_name: HostPort | None = None
+    """The name checked in a peer's certificate; None: the headless Service's FQDN."""
+    protocols: tuple[str, ...] = DEFAULT_ZONE_SYNC_TLS_PROTOCOLS
+    ciphers: str | None = None
+    unusable: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ZoneSyncConfig:
     """The zone-sync keys of `spec/zone-sync.md` section 1, after its rules applied.
 
@@ -40,6 +76,8 @@ class ZoneSyncConfig:
     connect_retry_interval: Time | None = None
     buffers: Buffers | None = None
     recv_buffer_size: Size | None = None
+    tls: ZoneSyncTlsConfig | None = None
+    """None: no `zone-sync-tls-*` key is set, zone sync is clear text."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,14 +6,13 @@ have rules that span keys and live in `zonesync`.
 
 from __future__ import annotations
 
-import functools
 import re
-import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from nginx_ingress.configmap.config import GlobalConfig
 from nginx_ingress.configmap.parsers import (
+    SSL_PROTOCOLS,
     InvalidValue,
     parse_bool,
     parse_buffers,
@@ -27,6 +26,8 @@ from nginx_ingress.configmap.parsers import (
     parse_nginx_string,
     parse_proxy_headers,
     parse_size,
+    parse_ssl_ciphers,
+    parse_ssl_protocols,
     parse_time,
 )
 from nginx_ingress.settings import Settings
@@ -90,44 +91,6 @@ def _log_format(text: str) -> tuple[NginxString, ...]:
 
 
 LOG_FORMAT_ESCAPING = ("default", "json", "none")
-
-SSL_PROTOCOLS = ("SSLv2", "SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
-
-
-def _ssl_protocols(text: str) -> tuple[str, ...]:
-    names = text.split(" ")
-    for name in names:
-        parse_enum(name, SSL_PROTOCOLS)
-    if len(set(names)) != len(names):
-        raise InvalidValue("names a protocol twice")
-    return tuple(names)
-
-
-def _ssl_ciphers(text: str) -> str:
-    """An OpenSSL cipher list that selects at least one cipher.
-
-    NGINX fails to start when its OpenSSL selects nothing from the list ("no cipher
-    match"); Python's `ssl` asks the same library the same question, so a list this
-    accepts is one NGINX built against OpenSSL 3 accepts.
-    """
-    ciphers = text[:-1] if text.endswith("\n") else text
-    hint = "must be an OpenSSL cipher list such as HIGH:!aNULL:!MD5"
-    if not re.fullmatch(r"[A-Za-z0-9_+\-:!@=.,]{1,1024}", ciphers, re.ASCII):
-        raise InvalidValue(f"{hint} (letters, digits and _+-:!@=.,)")
-    if not _openssl_selects_a_cipher(ciphers):
-        raise InvalidValue(f"{hint}; OpenSSL selects no cipher from this one")
-    return ciphers
-
-
-@functools.lru_cache(maxsize=64)
-def _openssl_selects_a_cipher(ciphers: str) -> bool:
-    """Cached: a TLS context costs about 0.2 ms, and the answer depends only on the text."""
-    try:
-        ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).set_ciphers(ciphers)
-    except ssl.SSLError:
-        return False
-    return True
-
 
 _ADDRESS_HEADER = re.compile(r"[A-Za-z][A-Za-z0-9]*(-[A-Za-z0-9]+)+", re.ASCII)
 
@@ -312,10 +275,10 @@ CORE_KEYS: tuple[KeySpec, ...] = (
     KeySpec(
         "ssl-protocols",
         "ssl_protocols",
-        _plain(_ssl_protocols),
+        _plain(parse_ssl_protocols),
         "space-separated: " + " ".join(SSL_PROTOCOLS),
     ),
-    KeySpec("ssl-ciphers", "ssl_ciphers", _plain(_ssl_ciphers), "OpenSSL cipher list"),
+    KeySpec("ssl-ciphers", "ssl_ciphers", _plain(parse_ssl_ciphers), "OpenSSL cipher list"),
     KeySpec(
         "ssl-prefer-server-ciphers", "ssl_prefer_server_ciphers", _plain(parse_bool), "boolean"
     ),

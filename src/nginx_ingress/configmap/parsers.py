@@ -11,13 +11,17 @@ checked before any pattern sees it, so no input can make a parser slow.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
+import ssl
 import unicodedata
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
+from nginx_ingress.configmap.config import SecretRef
 from nginx_ingress.configmap.variables import unknown_variables
+from nginx_ingress.settings import DNS1123_LABEL, DNS1123_SUBDOMAIN
 from nginx_ingress.values import (
     Buffers,
     HostKind,
@@ -428,3 +432,74 @@ def parse_variable_key(text: str) -> NginxString:
     if unknown := unknown_variables(text):
         raise InvalidValue(f"refers to variables NGINX does not know: {', '.join(unknown)}")
     return NginxString(text)
+
+
+# --- TLS -----------------------------------------------------------------------------------
+
+SSL_PROTOCOLS = ("SSLv2", "SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
+
+
+def parse_ssl_protocols(text: str) -> tuple[str, ...]:
+    """Space-separated protocol names as NGINX's `ssl_protocols` takes them, each once."""
+    names = text.split(" ")
+    for name in names:
+        parse_enum(name, SSL_PROTOCOLS)
+    if len(set(names)) != len(names):
+        raise InvalidValue("names a protocol twice")
+    return tuple(names)
+
+
+def parse_ssl_ciphers(text: str) -> str:
+    """An OpenSSL cipher list that selects at least one cipher.
+
+    NGINX fails to start when its OpenSSL selects nothing from the list ("no cipher
+    match"); Python's `ssl` asks the same library the same question, so a list this
+    accepts is one NGINX built against OpenSSL 3 accepts.
+    """
+    ciphers = text[:-1] if text.endswith("\n") else text
+    hint = "must be an OpenSSL cipher list such as HIGH:!aNULL:!MD5"
+    if not re.fullmatch(r"[A-Za-z0-9_+\-:!@=.,]{1,1024}", ciphers, re.ASCII):
+        raise InvalidValue(f"{hint} (letters, digits and _+-:!@=.,)")
+    if not _openssl_selects_a_cipher(ciphers):
+        raise InvalidValue(f"{hint}; OpenSSL selects no cipher from this one")
+    return ciphers
+
+
+@functools.lru_cache(maxsize=64)
+def _openssl_selects_a_cipher(ciphers: str) -> bool:
+    """Cached: a TLS context costs about 0.2 ms, and the answer depends only on the text."""
+    try:
+        ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).set_ciphers(ciphers)
+    except ssl.SSLError:
+        return False
+    return True
+
+
+def parse_secret_reference(text: str, namespace: str) -> SecretRef:
+    """`namespace/name` of a Secret, or `name` alone for one in `namespace` (the
+    controller's), each part as Kubernetes checks it."""
+    _check_length(text, 63 + 1 + 253)
+    hint = (
+        "must be a Secret as NAMESPACE/NAME or NAME (in the controller's namespace): "
+        "lower-case letters, digits, '-' and, in the name, '.'"
+    )
+    owner, slash, name = text.rpartition("/")
+    if not slash:
+        owner = namespace
+    if len(owner) > 63 or not DNS1123_LABEL.fullmatch(owner):
+        raise InvalidValue(hint)
+    if len(name) > 253 or not DNS1123_SUBDOMAIN.fullmatch(name):
+        raise InvalidValue(hint)
+    return SecretRef(owner, name)
+
+
+def parse_dns_name(text: str) -> HostPort:
+    """A full DNS name (two labels at least, or `localhost`), no port, no address."""
+    _check_length(text)
+    name = text.lower()
+    if name.endswith(".") or not is_dns_name(name) or name != text:
+        raise InvalidValue(
+            "must be a full DNS name in lower case, such as "
+            "nginx-ingress-headless.nginx-ingress.svc.cluster.local"
+        )
+    return HostPort(name, HostKind.DNS)

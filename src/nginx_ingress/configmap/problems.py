@@ -19,6 +19,8 @@ class Reason(enum.StrEnum):
     """An Ingress refers to something the cluster does not have (yet): a Service, its
     ready endpoints, a Secret. A state of the cluster, not a fault of the manifest:
     `validate` does not count it."""
+    ZONE_SYNC_TLS_INVALID = "ZoneSyncTLSInvalid"
+    """Zone sync over TLS was asked for and cannot run: it stays off, never clear text."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,13 +9,13 @@
 - While `zone-sync` is off, the other keys are ignored without a word: switching
   zone sync off is legitimate and must not produce warnings.
 - The port must not be one another listener of this controller uses.
+- The TLS keys (`zonesync_tls`): once asked for, TLS or nothing.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
-from typing import TypeVar
+from collections.abc import Mapping
 
 from nginx_ingress.configmap.config import (
     DEFAULT_RESOLVER_VALID,
@@ -23,7 +23,6 @@ from nginx_ingress.configmap.config import (
     ZoneSyncConfig,
 )
 from nginx_ingress.configmap.parsers import (
-    InvalidValue,
     parse_bool,
     parse_buffers,
     parse_comma_list,
@@ -33,10 +32,10 @@ from nginx_ingress.configmap.parsers import (
     parse_time,
 )
 from nginx_ingress.configmap.problems import Problem, show
+from nginx_ingress.configmap.reader import ValueReader
+from nginx_ingress.configmap.zonesync_tls import ZONE_SYNC_TLS_KEYS, parse_zone_sync_tls
 from nginx_ingress.settings import Settings
 from nginx_ingress.values import HostKind, HostPort, TimeKind
-
-T = TypeVar("T")
 
 ZONE_SYNC_KEYS = (
     "zone-sync",
@@ -50,6 +49,7 @@ ZONE_SYNC_KEYS = (
     "zone-sync-connect-retry-interval",
     "zone-sync-buffers",
     "zone-sync-recv-buffer-size",
+    *ZONE_SYNC_TLS_KEYS,
 )
 
 
@@ -67,18 +67,8 @@ def parse_zone_sync(
         return ZoneSyncConfig(), [Problem(key, refusal, show(values[key])) for key in present]
 
     problems: list[Problem] = []
-
-    def field(key: str, parse: Callable[[str], T], default: T, used: str) -> T:
-        if key not in values:
-            return default
-        try:
-            return parse(values[key])
-        except InvalidValue as error:
-            problems.append(Problem(key, str(error), show(values[key]), used))
-            return default
-
-    def optional(key: str, parse: Callable[[str], T], used: str = "NGINX's default") -> T | None:
-        return field(key, parse, None, used)
+    reader = ValueReader(values, problems)
+    field, optional = reader.field, reader.optional
 
     enabled = field("zone-sync", parse_bool, False, "false")
     if not enabled:
@@ -114,6 +104,7 @@ def parse_zone_sync(
         connect_retry_interval=optional("zone-sync-connect-retry-interval", parse_time),
         buffers=optional("zone-sync-buffers", parse_buffers),
         recv_buffer_size=optional("zone-sync-recv-buffer-size", parse_size),
+        tls=parse_zone_sync_tls(values, settings, problems),
     )
     return _check_receive_buffer(config, values, problems), problems
 

@@ -10,7 +10,8 @@ IngressClass change look at every Ingress.
 One sync, in order:
 1. the ConfigMap is parsed (when it changed);
 2. zone sync: when asked for, the headless Service is created or repaired first,
-   and the zone-sync server is rendered only once the Service is confirmed;
+   and the zone-sync server is rendered only once the Service is confirmed, and, when
+   TLS is asked for, only with a usable certificate (`zonesync_tls`);
 3. the routing table rebuilds the Ingresses the changes touch;
 4. the main files are rendered, and every changed file goes to the NGINX manager in
    one apply (one reload); start-up waits until every informer has listed, so the
@@ -49,10 +50,12 @@ from nginx_ingress.controller.replicas import ReplicaCount
 from nginx_ingress.controller.report import Summary, SyncOutcome, describe_apply, summarize
 from nginx_ingress.controller.zonesync import ZoneSyncService
 from nginx_ingress.controller.zonesync_health import ZoneSyncHealth
+from nginx_ingress.controller.zonesync_tls import TlsState, ZoneSyncTlsSecrets, ZoneSyncTlsTracker
 from nginx_ingress.debounce import Debouncer
 from nginx_ingress.generate import RoutingSummary, build_configuration
 from nginx_ingress.generate.ingress import reads_replicas
 from nginx_ingress.generate.table import Changes, IngressReport, RoutingTable, Update
+from nginx_ingress.generate.zonesync_tls import zone_sync_tls_files, zone_sync_tls_model
 from nginx_ingress.kube.api import CONFIGMAPS, ENDPOINTSLICES, KubeApi, KubeError, Object
 from nginx_ingress.kube.events import WARNING, EventRecorder, ObjectReference
 from nginx_ingress.kube.headless import ServiceOutcome, ServiceState
@@ -70,6 +73,8 @@ from nginx_ingress.values import HostPort
 log = logging.getLogger("nginx_ingress.controller")
 
 CONFIGMAP, ZONE_SYNC, EVERYTHING, REPLICAS = "ConfigMap", "ZoneSync", "Everything", "Replicas"
+ZONE_SYNC_TLS = "ZoneSyncTLS"
+"""A Secret the zone-sync TLS keys name changed."""
 CERTIFICATE_EXPIRY = "CertificateExpiry"
 """A timer's signal: a served certificate expires now (the table knows which)."""
 
@@ -151,6 +156,17 @@ class Controller:
             selector_override=config.service_selector,
             on_change=lambda: self._changed(ZONE_SYNC, frozenset()),
             timing=config.timing,
+        )
+        self._tls_secrets = ZoneSyncTlsSecrets(
+            api, lambda: self._changed(ZONE_SYNC_TLS, frozenset()), config.timing
+        )
+        self._tls = ZoneSyncTlsTracker(
+            self._tls_secrets,
+            self._settings,
+            metrics,
+            lambda kind, reason, message: recorder.say(
+                self._configmap_reference(), kind, reason, message
+            ),
         )
         self._replicas = ReplicaCount(
             api,
@@ -236,6 +252,7 @@ class Controller:
         if self._configmap_reflector is not None:
             self._configmap_reflector.stop()
         self._zone_sync.stop()
+        self._tls_secrets.stop()
         self._replicas.stop()
         self._informers.stop()
         if self._peers is not None and self._health is not None:
@@ -271,6 +288,11 @@ class Controller:
             self._first_apply or CONFIGMAP in taken or INGRESS_CLASS in taken or EVERYTHING in taken
         )
         zone_sync = result.config.zone_sync
+        now = time.time()
+        tls = self._tls.resolve(zone_sync, now)
+        if tls.waiting:  # deciding before the Secrets are listed would reload twice
+            self._changes.put_back(dict(taken))
+            return ["waiting for the first list of the zone-sync TLS Secrets"]
         wanted = zone_sync.enabled
         outcome = ServiceOutcome(ServiceState.ABSENT)
         if wanted:
@@ -282,8 +304,8 @@ class Controller:
             self._changes.put_back(dict(taken))
             return []
 
-        inputs = (wanted and ready, self._replicas.count())
-        now = time.time()
+        in_place = wanted and ready and tls.allows_zone_sync
+        inputs = (in_place, self._replicas.count())
         update = self._table.update(
             Changes(
                 ingresses=frozenset(taken.get(INGRESS, ())),
@@ -299,11 +321,10 @@ class Controller:
             now,
         )
         self._inputs = inputs
-        self._schedule_expiry()
         if self._status is not None:
             self._status.observe(update.reports, result.config.external_status_address)
         self._unreported.extend(update.reports)
-        main_changes = self._main_changes(result, zone_sync_ready=ready)
+        main_changes = self._main_changes(result, zone_sync_ready=ready, tls=tls)
         only_endpoints = set(taken) <= {SERVICE} and not everything
         if only_endpoints and update.servers_only and not main_changes and self._by_api(update):
             error, held_back = None, dict[str, str]()
@@ -313,14 +334,18 @@ class Controller:
         if not wanted and error is None:
             # Only once NGINX no longer names the Service (spec: disable reloads first).
             outcome = self._zone_sync.converge(enabled=False, port=zone_sync.port)
-        self._metrics.set_zone_sync(enabled=wanted, service_ready=ready)
+        self._metrics.set_zone_sync(enabled=wanted and tls.allows_zone_sync, service_ready=ready)
+        if error is None:
+            self._tls.applied(tls, in_place=in_place, now=now)
+        self._schedule_expiry()
         if self._health is not None:
-            self._health.set_active(wanted and ready and error is None)
+            self._health.set_active(in_place and error is None)
         self._metrics.set_ingress_resources(self._table.served)
         synced = SyncOutcome(
             invalid_values=bool(result.problems),
             zone_sync_wanted=wanted,
             service=outcome,
+            tls_problem=tls.problem if wanted else None,
             apply_error=error,
             held_back=tuple(sorted(held_back.items())),
         )
@@ -391,8 +416,10 @@ class Controller:
 
     def _schedule_expiry(self) -> None:
         """A sync when the next served certificate expires, so its Ingress is warned about
-        then, not at its next change."""
-        when = self._table.next_expiry()
+        then, not at its next change; and when the zone-sync certificate nears its end
+        (a warning) and ends (zone sync off)."""
+        deadlines = [d for d in (self._table.next_expiry(), self._tls.next_deadline()) if d]
+        when = min(deadlines, default=None)
         with self._lock:
             if self._expiry_timer is not None:
                 self._expiry_timer.cancel()
@@ -418,10 +445,17 @@ class Controller:
             self._parsed = (data, parse_configmap(data, self._settings))
         return self._parsed[1]
 
-    def _main_changes(self, result: ParseResult, *, zone_sync_ready: bool) -> dict[str, str | None]:
-        """The main files (nginx.conf, the catch-all server, the default certificate) that
-        differ from the last ones handed to the manager."""
+    def _main_changes(
+        self, result: ParseResult, *, zone_sync_ready: bool, tls: TlsState
+    ) -> dict[str, str | None]:
+        """The main files (nginx.conf, the catch-all server, the default certificate, the
+        zone-sync certificates) that differ from the last ones handed to the manager."""
         certificate, files = None, {}
+        tls_model, tls_config = None, result.config.zone_sync.tls
+        if tls.material is not None and tls_config is not None:
+            tls_model = zone_sync_tls_model(tls_config, tls.material, self._settings)
+            if zone_sync_ready:
+                files.update(zone_sync_tls_files(tls.material))
         if self._settings.default_server_tls_secret is not None:
             namespace, name = self._settings.default_server_tls_secret
             secret = self._informers.secret(f"{namespace}/{name}")
@@ -443,7 +477,11 @@ class Controller:
             longest_host=self._table.longest_host,
         )
         configuration = build_configuration(
-            result.config, self._settings, zone_sync_service_ready=zone_sync_ready, routing=summary
+            result.config,
+            self._settings,
+            zone_sync_service_ready=zone_sync_ready,
+            routing=summary,
+            zone_sync_tls=tls_model,
         )
         files.update(render_configuration(configuration))
         changes: dict[str, str | None] = {

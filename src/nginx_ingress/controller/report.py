@@ -30,9 +30,14 @@ class SyncOutcome:
     """Why the configuration was not applied at all; None when it was."""
     held_back: tuple[tuple[str, str], ...] = ()
     """(path, NGINX's error) of files NGINX refused, kept at their last good version."""
+    tls_problem: str | None = None
+    """Why zone sync over TLS cannot run (it stays off then); None when it can, or when
+    TLS is not asked for."""
 
     def zone_sync_shortfall(self) -> str | None:
         """Why zone sync is not as the ConfigMap asked, or None when it is."""
+        if self.zone_sync_wanted and self.tls_problem is not None:
+            return f"zone sync is off, over TLS it cannot run: {self.tls_problem}"
         state, message = self.service.state, self.service.message
         if state is ServiceState.CONFLICT:
             return f"zone sync is off: {message}"

@@ -109,8 +109,4 @@ class ZoneSyncHealth:
             )
 
     def _say(self, kind: str, reason: str, message: str) -> None:
-        about = self._configmap()
-        if about is None:
-            log.log(logging.WARNING if kind == WARNING else logging.INFO, "%s: %s", reason, message)
-            return
-        self._recorder.record(about, kind, reason, message, deduplicate=False)
+        self._recorder.say(self._configmap(), kind, reason, message)

@@ -23,6 +23,7 @@ from nginx_ingress.model import (
     StreamContext,
     TempPaths,
     ZoneSyncServer,
+    ZoneSyncTls,
 )
 from nginx_ingress.settings import Settings
 from nginx_ingress.values import HostKind, HostPort, Network, NginxString
@@ -66,6 +67,7 @@ def build_configuration(
     *,
     zone_sync_service_ready: bool,
     routing: RoutingSummary = RoutingSummary(),
+    zone_sync_tls: ZoneSyncTls | None = None,
 ) -> Configuration:
     """The main configuration.
 
@@ -73,6 +75,10 @@ def build_configuration(
     zone-sync server is rendered only then (spec section 3, "enable: create or
     repair the Service first, then reload"), so NGINX never runs a minute of
     "could not be resolved" as NIC's does. The offline `render` passes true.
+
+    `zone_sync_tls` is the TLS of the zone-sync server, from checked Secrets
+    (`generate.zonesync_tls`). When the ConfigMap asks for TLS and there is none, the
+    zone-sync server is left out: zone sync never falls back to clear text.
     """
     return Configuration(
         main=build_main(
@@ -80,6 +86,7 @@ def build_configuration(
             settings,
             zone_sync_service_ready=zone_sync_service_ready,
             longest_host=routing.longest_host,
+            zone_sync_tls=zone_sync_tls,
         ),
         default_server=build_default_server(config, settings, routing),
         config_version=ConfigVersion(0, settings.config_version_socket),
@@ -92,6 +99,7 @@ def build_main(
     *,
     zone_sync_service_ready: bool,
     longest_host: int = 0,
+    zone_sync_tls: ZoneSyncTls | None = None,
 ) -> MainConfig:
     return MainConfig(
         load_modules=settings.load_modules,
@@ -103,7 +111,9 @@ def build_main(
         http=_http(config, settings, longest_host),
         stream=(
             StreamContext(
-                zone_sync=_zone_sync(config, settings) if zone_sync_service_ready else None,
+                zone_sync=(
+                    _zone_sync(config, settings, zone_sync_tls) if zone_sync_service_ready else None
+                ),
             )
             if settings.stream_module
             else None
@@ -165,10 +175,15 @@ def _status_server(settings: Settings) -> StatusServer | None:
     )
 
 
-def _zone_sync(config: GlobalConfig, settings: Settings) -> ZoneSyncServer | None:
+def _zone_sync(
+    config: GlobalConfig, settings: Settings, tls: ZoneSyncTls | None
+) -> ZoneSyncServer | None:
     zone_sync = config.zone_sync
     if not zone_sync.enabled:
         return None
+    tls_asked = zone_sync.tls is not None or settings.zone_sync_require_tls
+    if tls_asked and (tls is None or (settings.zone_sync_require_tls and tls.trusted is None)):
+        return None  # TLS or nothing
     return ZoneSyncServer(
         port=zone_sync.port,
         listen_ipv6=not settings.disable_ipv6,
@@ -182,6 +197,7 @@ def _zone_sync(config: GlobalConfig, settings: Settings) -> ZoneSyncServer | Non
         connect_retry_interval=zone_sync.connect_retry_interval,
         buffers=zone_sync.buffers,
         recv_buffer_size=zone_sync.recv_buffer_size,
+        tls=tls if tls_asked else None,
     )
 
 

@@ -105,6 +105,15 @@ class EventRecorder:
             log.warning("event queue full; dropping %s %s", reason, message[:80])
             self._forget(event)
 
+    def say(self, about: ObjectReference | None, type_: str, reason: str, message: str) -> None:
+        """Post an event its caller posts once per change of state (never deduplicated); with
+        no object to post it on (no ConfigMap), log it instead."""
+        if about is None:
+            level = logging.WARNING if type_ == WARNING else logging.INFO
+            log.log(level, "%s: %s", reason, message)
+            return
+        self.record(about, type_, reason, message, deduplicate=False)
+
     def flush(self, timeout: float = 5.0) -> bool:
         """Wait until every queued event was posted or dropped (tests, shutdown)."""
         done = threading.Event()

@@ -46,6 +46,11 @@ class Metrics:
         self._zone_sync_records_total = gauge(
             "zone_sync_records_total", "Zone-sync records per zone (NGINX Plus)", ("zone",)
         )
+        self._zone_sync_tls_expiry = gauge(
+            "zone_sync_tls_certificate_expiry_seconds",
+            "When the zone-sync TLS certificate in use expires, seconds since the epoch",
+            (),
+        )
         self._last_reload_status.labels(self._class).set(0)
         self._reload_errors.labels(self._class)
         self._upstream_server_updates = counter(
@@ -122,3 +127,10 @@ class Metrics:
         for zone, (pending, total) in zones.items():
             self._zone_sync_records_pending.labels(self._class, zone).set(pending)
             self._zone_sync_records_total.labels(self._class, zone).set(total)
+
+    def set_zone_sync_tls_expiry(self, expiry: float | None) -> None:
+        """The end of the zone-sync certificate in use; None: no TLS in use (no sample)."""
+        if expiry is None:
+            self._zone_sync_tls_expiry.clear()
+        else:
+            self._zone_sync_tls_expiry.labels(self._class).set(expiry)

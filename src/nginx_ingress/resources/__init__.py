@@ -21,11 +21,12 @@ from nginx_ingress.resources.ingress import (
     IngressRule,
     IngressTLS,
 )
-from nginx_ingress.resources.secret import Secret, TlsPair
+from nginx_ingress.resources.secret import CertificateSecret, Secret, TlsPair
 from nginx_ingress.resources.service import Service, ServicePort
 
 __all__ = [
     "BackendRef",
+    "CertificateSecret",
     "Endpoint",
     "EndpointSlice",
     "Ingress",

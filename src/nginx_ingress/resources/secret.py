@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from cryptography import x509
@@ -56,6 +57,61 @@ class Secret:
         else:
             tls, problem = check_tls(mapping(obj.get("data"), "data", problems))
         return cls(namespace, name, kind, tls, problem)
+
+
+@dataclass(frozen=True, slots=True)
+class CertificateSecret:
+    """A Secret of any type read for its certificates (the zone-sync TLS keys name it).
+
+    `tls` is its `tls.crt` and `tls.key` when it is a `kubernetes.io/tls` Secret whose
+    pair is usable; `ca` its `ca.crt` (certificates only, PEM), which cert-manager writes
+    into the TLS Secret and NIC's `nginx.org/ca` Secrets hold.
+    """
+
+    namespace: str
+    name: str
+    type: str
+    tls: TlsPair | None
+    tls_problem: str | None
+    ca: str | None
+    ca_problem: str | None
+    """Why `ca.crt` cannot be used; None when it is, or when there is none."""
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+    @classmethod
+    def from_object(cls, obj: Object) -> CertificateSecret:
+        namespace, name, _uid, _created = meta(obj)
+        problems: list[str] = []
+        kind = string(obj.get("type"), "type", problems)
+        data = mapping(obj.get("data"), "data", problems)
+        tls, tls_problem = None, None
+        if kind != TLS_TYPE:
+            tls_problem = f"is of type {kind or 'Opaque'!r}, not {TLS_TYPE}"
+        else:
+            tls, tls_problem = check_tls(dict(data))
+        ca, ca_problem = check_ca(data)
+        return cls(namespace, name, kind, tls, tls_problem, ca, ca_problem)
+
+
+def check_ca(data: Mapping[str, object]) -> tuple[str | None, str | None]:
+    """(`ca.crt` as PEM certificates, None), (None, why it is unusable), or (None, None)
+    when there is no `ca.crt`. Only the certificates are kept: nothing else in the key
+    reaches NGINX."""
+    if "ca.crt" not in data:
+        return None, None
+    try:
+        raw = _decoded(dict(data), "ca.crt")
+    except ValueError as error:
+        return None, str(error)
+    try:
+        certificates = x509.load_pem_x509_certificates(raw)
+    except ValueError:
+        return None, "ca.crt holds no PEM certificate"
+    pem = b"".join(c.public_bytes(serialization.Encoding.PEM) for c in certificates)
+    return pem.decode("ascii"), None
 
 
 def check_tls(data: object) -> tuple[TlsPair | None, str | None]:

@@ -3,7 +3,9 @@ manifests, so a deployment's RBAC can be tested against the calls the controller
 
 The rules are Kubernetes' own: a RoleBinding grants its Role or ClusterRole inside the
 binding's namespace, a ClusterRoleBinding grants a ClusterRole everywhere; `*` matches
-any verb, group or resource, `resourceNames` narrows requests that name one object;
+any verb, group or resource, `resourceNames` narrows requests that name one object (a
+list or watch names one by the field selector `metadata.name=<name>`, as kube-apiserver
+reads it);
 subjects are users, groups, or ServiceAccounts (user
 `system:serviceaccount:<namespace>:<name>`). `system:masters` may do anything, and
 discovery and health paths are open to every authenticated user, like the built-in

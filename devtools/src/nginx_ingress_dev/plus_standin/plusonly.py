@@ -15,7 +15,9 @@ included file is stripped the same wherever it is included:
   defined for what uses it;
 - a block whose handler is Plus-only goes whole: the stream `server` with
   `zone_sync` (OSS cannot resolve its peers and has no handler for it), `match`,
-  `mgmt`;
+  `mgmt`; except a zone-sync server that listens with `ssl`, which stays as a TLS
+  listener (see `ZONE_SYNC_ANSWER`), so that tests handshake with the real NGINX over
+  the certificates the configuration names;
 - a Plus-only parameter goes and its directive stays (`limit_req_zone … sync`,
   upstream `server … resolve slow_start=30s route=a drain`, `random … least_time=`);
 - an `api` location is routed (see `ApiRoute`): in a server that listens only on
@@ -88,6 +90,9 @@ PLUS_ONLY_DIRECTIVES = frozenset(
 njs and long-gone OSS ones), besides every `zone_sync_*` directive."""
 
 _PLUS_ONLY_PREFIXES = ("zone_sync_",)
+
+ZONE_SYNC_ANSWER = "nginx-plus-standin: zone sync is not modelled"
+"""What the kept zone-sync TLS listener sends after a completed handshake (stream `return`)."""
 
 _SERVER_TOKENS_OSS = frozenset({"on", "off", "build"})
 """`server_tokens` with any other value is NGINX Plus's custom Server header."""
@@ -182,6 +187,9 @@ def _strip(
             kept.append({**directive, "args": args})
             continue
         if any(child["directive"] == "zone_sync" for child in block):
+            listener = zone_sync_tls_listener(directive)
+            if listener is not None:
+                kept.append(listener)
             continue  # the stream server of zone sync
         if directive["directive"] == "server":
             api_only = _api_only_sockets(block)
@@ -195,6 +203,22 @@ def _strip(
                 continue
         kept.append({**directive, "block": _strip(block, route, sockets)})
     return kept
+
+
+def zone_sync_tls_listener(server: Directive) -> Directive | None:
+    """The zone-sync server as a TLS listener OSS NGINX can run, or None when it does not
+    listen with `ssl`: its `listen` and `ssl_*` directives (certificate, key, client
+    verification, CA, protocols, ciphers) as they are, and `zone_sync` replaced by a
+    `return` of `ZONE_SYNC_ANSWER`. Its `resolver` and the `zone_sync_*` directives go:
+    OSS NGINX cannot resolve the peers' name, and connects to no peer."""
+    block = server["block"]
+    listens = [d for d in block if d["directive"] == "listen"]
+    if not any("ssl" in d["args"][1:] for d in listens):
+        return None
+    kept = [d for d in block if d["directive"] == "listen" or d["directive"].startswith("ssl_")]
+    zone_sync = next(d for d in block if d["directive"] == "zone_sync")
+    answer = {"directive": "return", "line": zone_sync.get("line"), "args": [ZONE_SYNC_ANSWER]}
+    return {**server, "block": [*kept, answer]}
 
 
 def _empty_variable(keyval: Directive) -> Directive:
