@@ -5,14 +5,21 @@ from __future__ import annotations
 
 import http.client
 import json
+import logging
 import socket
+import ssl
+import sys
 import threading
+import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
+import urllib3
 from kubernetes import client, dynamic
 
-from nginx_ingress_dev.devcluster import DevCluster
+from nginx_ingress_dev.devcluster import DevCluster, TlsConfig
+from nginx_ingress_dev.devcluster.pytest_plugin import Certificates, api_client_for
 from nginx_ingress_dev.devcluster.server import RequestHandler
 
 DynamicClient: Any = dynamic.DynamicClient
@@ -129,3 +136,93 @@ def test_stop_ends_open_watches_and_frees_the_port() -> None:
     assert leftover == []
     with socket.socket() as probe, pytest.raises(ConnectionRefusedError):
         probe.connect(("127.0.0.1", port))
+
+
+def _blocked_in_tls_read(thread: threading.Thread) -> bool:
+    frame = sys._current_frames().get(thread.ident or 0)
+    return (
+        frame is not None
+        and frame.f_code.co_name == "read"
+        and frame.f_code.co_filename.endswith("ssl.py")
+    )
+
+
+def test_a_watch_ended_by_shutting_the_clients_read_side_leaves_no_traceback(
+    dev_cluster_factory: Callable[..., DevCluster],
+    certificates: Certificates,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """urllib3's HTTPResponse.shutdown() ends a blocking watch read (the controller's way to
+    stop a watch); OpenSSL 3 then reads EOF without close_notify and answers it with a
+    decode_error alert. The server reads that alert once the watch ends, as the end of an idle
+    connection: one debug line, not a traceback on stderr."""
+    caplog.set_level(logging.DEBUG, logger="nginx_ingress_dev.devcluster.server")
+    cluster = dev_cluster_factory(tls=TlsConfig(certificates.server_cert, certificates.server_key))
+    api_client = api_client_for(cluster, ca_file=str(certificates.ca_cert))
+    core: Any = client.CoreV1Api(api_client)
+    response = core.list_namespaced_config_map("default", watch=True, _preload_content=False)
+    assert cluster.wait_for_watchers("configmaps")
+    outcome: list[BaseException | None] = []
+
+    def read() -> None:
+        try:
+            for _ in response.stream(65536):
+                pass
+            outcome.append(None)
+        except Exception as error:
+            outcome.append(error)
+
+    reader = threading.Thread(target=read, name="watch-reader")
+    reader.start()
+    deadline = time.monotonic() + 10
+    while not _blocked_in_tls_read(reader):
+        assert time.monotonic() < deadline, "the reader never blocked in its TLS read"
+        time.sleep(0.01)
+    response.shutdown()
+    reader.join(10)
+    assert isinstance(outcome[0], urllib3.exceptions.ProtocolError)  # the read was cut off
+    cluster.drop_watches()  # the stream ends: the handler waits for a next request
+    cluster.stop()  # joins the connection threads
+    api_client.close()  # type: ignore[no-untyped-call]
+    assert "Traceback" not in capsys.readouterr().err
+    ended = [r.getMessage() for r in caplog.records if "ended the idle TLS" in r.getMessage()]
+    assert len(ended) == 1 and "TLSV1_ALERT_DECODE_ERROR" in ended[0], ended
+
+
+def test_other_tls_errors_between_requests_are_still_reported(
+    dev_cluster_factory: Callable[..., DevCluster],
+    certificates: Certificates,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Bytes that are no TLS record, where the next request should begin: a traceback."""
+    cluster = dev_cluster_factory(tls=TlsConfig(certificates.server_cert, certificates.server_key))
+    context = ssl.create_default_context(cafile=str(certificates.ca_cert))
+    connection = http.client.HTTPSConnection("127.0.0.1", cluster.port, context=context, timeout=10)
+    connection.request("GET", "/version")
+    assert connection.getresponse().read()
+    assert connection.sock is not None
+    socket.socket.sendall(connection.sock, b"GET /version HTTP/1.1\r\n\r\n")  # under TLS
+    cluster.stop()
+    connection.close()
+    error = capsys.readouterr().err
+    assert "Traceback" in error and "ssl.SSLError" in error, error
+
+
+def test_an_idle_keep_alive_connection_is_closed_after_the_idle_timeout(
+    dev_cluster_factory: Callable[..., DevCluster],
+    certificates: Certificates,
+) -> None:
+    cluster = dev_cluster_factory(
+        tls=TlsConfig(certificates.server_cert, certificates.server_key), idle_timeout=0.3
+    )
+    context = ssl.create_default_context(cafile=str(certificates.ca_cert))
+    with (
+        socket.create_connection(("127.0.0.1", cluster.port), timeout=10) as raw,
+        context.wrap_socket(raw, server_hostname="127.0.0.1") as connection,
+    ):
+        connection.sendall(b"GET /version HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        received = b""
+        while chunk := connection.recv(65536):  # b"" once the server closed the connection
+            received += chunk
+    assert received.startswith(b"HTTP/1.1 200 OK\r\n")

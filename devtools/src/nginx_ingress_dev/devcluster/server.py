@@ -12,6 +12,7 @@ clients to see each event as it happens.
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
 import socket
 import ssl
@@ -162,6 +163,30 @@ class RequestHandler(BaseHTTPRequestHandler):
             super().handle()
         except (ConnectionError, TimeoutError):
             self.close_connection = True
+
+    def handle_one_request(self) -> None:
+        # Wait for the next request here, while the connection is idle, so that a client
+        # ending the connection is told apart from a request that breaks off.
+        try:
+            if isinstance(self.rfile, io.BufferedReader):
+                self.rfile.peek(1)
+        except TimeoutError as error:
+            self.log_error("Request timed out: %r", error)
+            self.close_connection = True
+            return
+        except ssl.SSLError as error:
+            if error.reason != "TLSV1_ALERT_DECODE_ERROR":
+                raise
+            # OpenSSL 3 sends this alert when it reads EOF without close_notify, as a client
+            # does whose own read side was shut to end a blocking read (urllib3's
+            # HTTPResponse.shutdown(), as the controller ends a watch). Nothing was lost:
+            # the last response was whole and no next request had begun.
+            log.debug(
+                "devcluster: %s ended the idle TLS connection: %s", self.client_address, error
+            )
+            self.close_connection = True
+            return
+        super().handle_one_request()
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("devcluster: %s " + format, self.address_string(), *args)
