@@ -290,6 +290,13 @@ class Server:
     """Overrides the http-level value; None inherits it."""
     locations: tuple[Location, ...]
 
+    @property
+    def serves_root(self) -> bool:
+        """A rule of this host owns `location /`; otherwise the file adds one that answers
+        404, so a path no rule matches never reaches NGINX's default root (a 403, or the
+        files found there)."""
+        return any(loc.path == "/" and not loc.modifier for loc in self.locations)
+
 
 @dataclass(frozen=True, slots=True)
 class IngressConfig:

@@ -139,6 +139,7 @@ def test_host_and_path_routing_with_exact_and_prefix_boundaries(
                         path("/", "juice"),
                     ),
                     rule("bar.example.com", path("/", "tea")),
+                    rule("menu.example.com", path("/coffee", "coffee")),
                 ],
             )
         ]
@@ -151,6 +152,12 @@ def test_host_and_path_routing_with_exact_and_prefix_boundaries(
     assert answered_by(controller, "cafe.example.com", "/tea/green") == "juice"  # Exact only
     assert answered_by(controller, "bar.example.com", "/anything") == "tea"
     assert answered_by(controller, "unknown.example.com", "/") == "404"  # the default server
+    # No rule of the host owns `/`: 404, never NGINX's default root (Debian's welcome page).
+    assert answered_by(controller, "menu.example.com", "/coffee") == "coffee"
+    root = get(controller, "menu.example.com", "/")
+    assert root is not None and root[0] == 404 and "Welcome" not in root[1], root
+    assert answered_by(controller, "menu.example.com", "/coffeehouse") == "404"
+    assert answered_by(controller, "menu.example.com", "/index.html") == "404"
     answer = get(controller, "cafe.example.com", "/coffee/x?y=1")
     assert answer is not None and answer[1].split()[1:3] == ["cafe.example.com", "/coffee/x?y=1"]
     metrics = controller.metrics()
