@@ -490,6 +490,20 @@ def test_a_refused_file_is_not_checked_again_until_it_changes(
     assert box.get(host="x") == (200, "x\n")
 
 
+def _settled_workers(manager: NginxManager, timeout: float = 10.0) -> set[int]:
+    """The worker PIDs once two reads 0.3 s apart agree."""
+    assert manager.process is not None
+    deadline = time.monotonic() + timeout
+    seen = manager.process.worker_pids()
+    while time.monotonic() < deadline:
+        time.sleep(0.3)
+        now = manager.process.worker_pids()
+        if now and now == seen:
+            return now
+        seen = now
+    raise AssertionError(f"the workers never settled: {seen}")
+
+
 def test_a_refused_reload_starts_no_new_worker_generation(
     running: tuple[Sandbox, NginxManager, Reloads],
 ) -> None:
@@ -498,7 +512,9 @@ def test_a_refused_reload_starts_no_new_worker_generation(
     box, manager, _ = running
     manager.apply(box.tree())
     assert manager.process is not None
-    workers = manager.process.worker_pids()
+    # The start is confirmed by the first worker that answers; its siblings may still be
+    # forking. Compare against the whole generation once it stands still.
+    workers = _settled_workers(manager)
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
