@@ -186,6 +186,13 @@ REFUSED = [
         id="zone-sync-tls-set-twice",
     ),
     pytest.param(
+        {"controller": {"nginxplus": True, "zoneSync": {"enable": True},
+                        "config": {"entries": {"zone-sync-tls-secret": "mine"}}}},
+        r"with controller.zoneSync.tls \(secretName, caSecretName\), not with "
+        r"controller.config.entries zone-sync-tls-secret",
+        id="zone-sync-tls-secret-only-in-entries",  # the Role would not let it be read
+    ),
+    pytest.param(
         {"controller": {"nginxplus": True,
                         "zoneSync": {"enable": True, "tls": {"secretName": "Bad_Name"}}}},
         r"at '/controller/zoneSync/tls/secretName'",

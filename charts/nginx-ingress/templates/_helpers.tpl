@@ -186,8 +186,8 @@ Checks across values that the schema cannot express; included by the workload te
 {{- fail "controller.zoneSync.tls.certManager.enabled needs controller.zoneSync.tls.certManager.issuerRef.name: the cert-manager Issuer (or ClusterIssuer, with issuerRef.kind) that signs the zone-sync certificates" }}
 {{- end }}
 {{- range $key := list "zone-sync-tls-secret" "zone-sync-tls-ca-secret" }}
-{{- if and (hasKey $c.config.entries $key) (include "nginx-ingress.zoneSyncTLSSecretName" $) }}
-{{- fail (printf "set the zone-sync TLS Secrets with controller.zoneSync.tls, not with controller.config.entries %s: the chart grants the controller access to those only" $key) }}
+{{- if hasKey $c.config.entries $key }}
+{{- fail (printf "set the zone-sync TLS Secrets with controller.zoneSync.tls (secretName, caSecretName), not with controller.config.entries %s: the chart grants the controller access to those only" $key) }}
 {{- end }}
 {{- end }}
 {{- if and $c.zoneSync.enable $c.customConfigMap }}
