@@ -58,6 +58,15 @@ def test_the_cafe_is_served_edited_broken_and_stopped(tmp_path: Path) -> None:
         found = re.search(r"controller started \(pid (\d+)\)", run.text())
         assert found is not None, run.text()
         controller_pid = int(found[1])
+        # The readiness and metrics addresses it printed answer; its log opens with the
+        # command line it was run with.
+        urls = re.search(r"^  readiness (\S+), metrics (\S+)$", run.text(), re.M)
+        assert urls is not None, run.text()
+        assert run_curl(["curl", urls[1]])[0] == 200
+        status, metrics = run_curl(["curl", urls[2]])
+        assert status == 200 and "nginx_ingress_controller_nginx_reloads_total" in metrics
+        first = (state / "controller.log").read_text().splitlines()[0]
+        assert first.startswith("# ") and f"-conf-dir={state / 'conf'}" in first, first
 
         # The printed commands, run as printed: TLS with the local CA, and plain HTTP.
         commands = curl_commands(started)
@@ -82,6 +91,13 @@ def test_the_cafe_is_served_edited_broken_and_stopped(tmp_path: Path) -> None:
         assert listed.returncode == 0, listed.stderr
         row = next(line.split() for line in listed.stdout.splitlines() if " cafe " in line)
         assert row[:5] == ["cafe", "cafe", "nginx", "cafe.example.com,tea.example.com", "127.0.0.1"]
+        pods = subprocess.run(
+            [KUBECTL, "--kubeconfig", str(state / "kubeconfig"), "get", "pods", "-n",
+             "nginx-ingress", "--no-headers"],
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert pods.returncode == 0, pods.stderr
+        assert pods.stdout.split()[1:3] == ["1/1", "Running"], pods.stdout  # the stand-in Pod
 
         # kubectl apply: an Ingress from outside the folder is served like the folder's.
         latte = tmp_path / "latte.yaml"
@@ -105,9 +121,8 @@ def test_the_cafe_is_served_edited_broken_and_stopped(tmp_path: Path) -> None:
         assert edited[-1] == "applied version 3: 2 Ingresses, 0 problems"
         chai = [*https_command[:-1], https_command[-1].replace("/tea", "/chai")]
         assert run_curl(chai)[1].startswith("tea cafe.example.com /chai ")
-        # /tea is no location any more: NGINX's own answer, not a backend's (404, or 403 when
-        # its default root is not readable to its workers).
-        assert run_curl(https_command)[0] in (403, 404)
+        # /tea is no location any more: the server's own 404, not a backend's answer.
+        assert run_curl(https_command)[0] == 404
 
         # A broken file: reported with its path and line, and nothing stops being served.
         good = manifest.read_text()

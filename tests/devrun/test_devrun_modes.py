@@ -72,7 +72,7 @@ def test_nginx_plus_render_only_shows_the_zone_sync_server_and_its_headless_serv
     os.utime(stale, (time.time() - 600, time.time() - 600))
     with dev_run(
         "--manifests", str(ROOT / "examples" / "zone-sync"), "--nginx-plus", "--render-only",
-        "--state-dir", str(state),
+        "--state-dir", os.path.relpath(state, ROOT),  # relative, with `..`: made absolute
     ) as run:  # fmt: skip
         started = run.until(lambda line: line.startswith("edit the files in"))
         text = "\n".join(started)

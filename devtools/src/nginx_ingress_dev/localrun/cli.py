@@ -111,7 +111,9 @@ def settings_from(args: argparse.Namespace) -> DevSettings:
         render_only=args.render_only,
         backends=args.backends,
         nginx_binary=args.nginx_binary,
-        state_dir=args.state_dir or default_state_dir(),
+        # Absolute, without `..`: the controller is given paths under it as -conf-dir and
+        # -run-dir, which must be (NGINX would resolve relative ones against its prefix).
+        state_dir=(args.state_dir or default_state_dir()).resolve(),
         kubeconfig_out=args.kubeconfig_out,
     )
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import http.client
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -98,9 +99,13 @@ class ControllerProcess:
         """Start it from the calling thread, which must outlive it (the death signal
         follows the thread that started the child)."""
         log = self.launch.state.controller_log
+        arguments = self.launch.arguments()
         with log.open("wb") as output:
+            # The command line first, so the log says how the controller was run.
+            output.write(f"# {shlex.join(arguments)}\n".encode())
+            output.flush()
             self._process = subprocess.Popen(
-                self.launch.arguments(),
+                arguments,
                 stdin=subprocess.DEVNULL,
                 stdout=output,
                 stderr=subprocess.STDOUT,

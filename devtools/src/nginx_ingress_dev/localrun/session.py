@@ -274,7 +274,14 @@ class DevRun:
                 f"controller started (pid {controller.pid}) with NGINX {nginx} on ports "
                 f"{ports.http} (HTTP) and {ports.https} (HTTPS)"
             )
-        self.console.lines([started, f"  its log: {state.controller_log}"])
+        self.console.lines(
+            [
+                started,
+                f"  readiness http://127.0.0.1:{ports.ready}/nginx-ready, "
+                f"metrics http://127.0.0.1:{ports.metrics}/metrics",
+                f"  its log (the command line first): {state.controller_log}",
+            ]
+        )
         return controller
 
     def _changed(self, folder: FolderSync, paths: set[Path]) -> None:

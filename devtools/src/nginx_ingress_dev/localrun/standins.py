@@ -9,6 +9,7 @@ zone-sync headless Service, as it does in a cluster. The Pod is `Running` with
 
 from __future__ import annotations
 
+import datetime
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -48,6 +49,10 @@ class ControllerIdentity:
     @property
     def pod_hash(self) -> str:
         return self.replica_set.removeprefix(f"{self.deployment}-")
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _owner(kind: str, stored: Mapping[str, Any]) -> dict[str, Any]:
@@ -138,6 +143,18 @@ def create_controller_workload(store: Store, identity: ControllerIdentity) -> No
                     "podIP": "127.0.0.1",
                     "hostIP": "127.0.0.1",
                     "conditions": [{"type": "Ready", "status": "True"}],
+                    # What kubectl's READY column counts: 1/1, as for a running pod.
+                    "containerStatuses": [
+                        {
+                            "name": container["name"],
+                            "image": container["image"],
+                            "imageID": "",
+                            "ready": True,
+                            "started": True,
+                            "restartCount": 0,
+                            "state": {"running": {"startedAt": _now()}},
+                        }
+                    ],
                 },
             }
         ],
