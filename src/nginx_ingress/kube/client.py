@@ -14,6 +14,8 @@ from kubernetes.config.incluster_config import InClusterConfigLoader
 from nginx_ingress.kube.api import KubeApi
 
 SERVICE_ACCOUNT = Path("/var/run/secrets/kubernetes.io/serviceaccount")
+CONNECTION_POOL_SIZE = 32
+"""Connections kept open to the API server: more than the controller uses at once."""
 
 
 class KubeConfigError(RuntimeError):
@@ -57,4 +59,9 @@ def connect(
             f"cannot load the cluster configuration from {where}: {error}"
         ) from error
     configuration.retries = False
+    # Every open watch holds a connection (a dozen kinds, with the Lease and the zone-sync
+    # Secrets) beside the status workers, events and writes; with the client's default
+    # (5 per CPU) the pool overflows, and each overflow is a new TLS handshake to the API
+    # server and a warning when the watches end together at shutdown.
+    configuration.connection_pool_maxsize = CONNECTION_POOL_SIZE
     return KubeApi(client.ApiClient(configuration), timeout=timeout)
