@@ -51,11 +51,7 @@ class Secret:
         namespace, name, _uid, _created = meta(obj)
         problems: list[str] = []
         kind = string(obj.get("type"), "type", problems)
-        tls, problem = None, None
-        if kind != TLS_TYPE:
-            problem = f"is of type {kind or 'Opaque'!r}, not {TLS_TYPE}"
-        else:
-            tls, problem = check_tls(mapping(obj.get("data"), "data", problems))
+        tls, problem = tls_of(kind, mapping(obj.get("data"), "data", problems))
         return cls(namespace, name, kind, tls, problem)
 
 
@@ -87,13 +83,16 @@ class CertificateSecret:
         problems: list[str] = []
         kind = string(obj.get("type"), "type", problems)
         data = mapping(obj.get("data"), "data", problems)
-        tls, tls_problem = None, None
-        if kind != TLS_TYPE:
-            tls_problem = f"is of type {kind or 'Opaque'!r}, not {TLS_TYPE}"
-        else:
-            tls, tls_problem = check_tls(dict(data))
+        tls, tls_problem = tls_of(kind, data)
         ca, ca_problem = check_ca(data)
         return cls(namespace, name, kind, tls, tls_problem, ca, ca_problem)
+
+
+def tls_of(kind: str, data: Mapping[str, object]) -> tuple[TlsPair | None, str | None]:
+    """A Secret's TLS pair by its `type` and `data`: (the pair, None), or (None, why not)."""
+    if kind != TLS_TYPE:
+        return None, f"is of type {kind or 'Opaque'!r}, not {TLS_TYPE}"
+    return check_tls(dict(data))
 
 
 def check_ca(data: Mapping[str, object]) -> tuple[str | None, str | None]:
