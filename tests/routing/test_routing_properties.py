@@ -24,10 +24,9 @@ from hypothesis import strategies as st
 
 from nginx_ingress.configmap import GlobalConfig
 from nginx_ingress.generate.annotations import ANNOTATIONS_BY_NAME
-from nginx_ingress.generate.ingress import IngressInputs, IngressResult, generate_ingress
+from nginx_ingress.generate.ingress import IngressResult, generate_ingress
 from nginx_ingress.generate.names import ingress_stem
-from nginx_ingress.layout import catch_all_file, ingress_file
-from nginx_ingress.render import render_catch_all, render_ingress
+from nginx_ingress.generate.table import ingress_files, ingress_inputs
 from nginx_ingress.settings import Settings
 
 from ingress_objects import NOW, IngressSpec, config_for, with_field
@@ -118,24 +117,20 @@ def _generate(spec: IngressSpec, base: str) -> tuple[IngressResult, dict[str, st
     """generate_ingress and the renderers on one Ingress; never raises."""
     source = spec.cluster().source()
     (view,) = source.ingresses.values()
-    namespace = view.namespace
-    stem = ingress_stem(namespace, view.name)
-    inputs = IngressInputs(
-        ingress=view,
-        stem=stem,
-        services={n: source.service(f"{namespace}/{n}") for n in view.services},
-        slices={n: source.endpoint_slices(f"{namespace}/{n}") for n in view.services},
-        secrets={n: source.secret(f"{namespace}/{n}") for n in view.secrets},
+    stem = ingress_stem(view.namespace, view.name)
+    # The routing table's own assembly of inputs and files, so that a fault in it shows here.
+    inputs = ingress_inputs(
+        source,
+        view,
+        stem,
+        lost_hosts={},
+        taken_upstreams=frozenset(),
+        zone_sync=False,
+        replicas=1,
     )
     settings_ = BASES[base]
     result = generate_ingress(inputs, _config(base), settings_, NOW)
-    files: dict[str, str] = {}
-    if result.config is not None:
-        files[ingress_file(stem)] = render_ingress(result.config)
-        if result.config.catch_all:
-            files[catch_all_file(stem)] = render_catch_all(result.config)
-        files.update(result.secret_files)
-    return result, files
+    return result, ingress_files(stem, result)
 
 
 @cache

@@ -126,6 +126,44 @@ def _without_servers(config: IngressConfig) -> IngressConfig:
     )
 
 
+def ingress_inputs(
+    source: ClusterSource,
+    ingress: Ingress,
+    stem: str,
+    *,
+    lost_hosts: Mapping[str, str],
+    taken_upstreams: frozenset[str],
+    zone_sync: bool,
+    replicas: int,
+) -> IngressInputs:
+    """One Ingress's inputs: what it reads from `source` (its Services, their
+    EndpointSlices, its Secrets), and what the table decides for it."""
+    namespace = ingress.namespace
+    return IngressInputs(
+        ingress=ingress,
+        stem=stem,
+        services={name: source.service(f"{namespace}/{name}") for name in ingress.services},
+        slices={name: source.endpoint_slices(f"{namespace}/{name}") for name in ingress.services},
+        secrets={name: source.secret(f"{namespace}/{name}") for name in ingress.secrets},
+        lost_hosts=lost_hosts,
+        taken_upstreams=taken_upstreams,
+        zone_sync=zone_sync,
+        replicas=replicas,
+    )
+
+
+def ingress_files(stem: str, result: IngressResult) -> dict[str, str]:
+    """One Ingress's files, path → text: its server blocks, its catch-all locations, its
+    TLS Secrets; none when it was rejected."""
+    files: dict[str, str] = {}
+    if result.config is not None:
+        files[ingress_file(stem)] = render_ingress(result.config)
+        if result.config.catch_all:
+            files[catch_all_file(stem)] = render_catch_all(result.config)
+        files.update(result.secret_files)
+    return files
+
+
 _BATCH = 1000
 """Above this many Ingresses in one update, the cyclic garbage collector waits until it ends."""
 
@@ -321,14 +359,10 @@ class RoutingTable:
             for host in hosts_of(ingress)
             if (winner := self._hosts.winner(host)) is not None and winner != key
         }
-        inputs = IngressInputs(
-            ingress=ingress,
-            stem=stem,
-            services={name: source.service(f"{namespace}/{name}") for name in ingress.services},
-            slices={
-                name: source.endpoint_slices(f"{namespace}/{name}") for name in ingress.services
-            },
-            secrets={name: source.secret(f"{namespace}/{name}") for name in ingress.secrets},
+        inputs = ingress_inputs(
+            source,
+            ingress,
+            stem,
             lost_hosts=lost,
             taken_upstreams=frozenset(
                 name
@@ -345,12 +379,7 @@ class RoutingTable:
         result = generate_checked(inputs, context.config, self._settings, context.now)
         self._note_server_changes(entry.result, result)
         entry.result = result
-        files: dict[str, str] = {}
-        if result.config is not None:
-            files[ingress_file(stem)] = render_ingress(result.config)
-            if result.config.catch_all:
-                files[catch_all_file(stem)] = render_catch_all(result.config)
-            files.update(result.secret_files)
+        files = ingress_files(stem, result)
         self._replace_files(key, entry, files)
         if result.config is None:
             outcome = Outcome.REJECTED
