@@ -252,6 +252,30 @@ def test_the_loser_is_served_when_the_winner_is_rejected() -> None:
     assert outcomes(update) == {"default/old": Outcome.REJECTED, "default/new": Outcome.SERVED}
 
 
+def test_served_follows_every_way_an_ingress_gains_or_loses_its_file() -> None:
+    """`served` is kept as Ingresses change (not counted over all of them per sync)."""
+
+    def served() -> int:
+        owners = {sim.table.owner_of(p) for p in sim.table.files}
+        assert sim.table.served == len(owners - {None})
+        return sim.table.served
+
+    sim = Sim(collision())
+    assert served() == 1  # the loser is rejected by generation: no file
+    sim.delete_ingress("default/old")
+    sim.update(ingresses={"default/old"})
+    assert served() == 1  # the old one gone, the loser served
+    sim.replace_ingress(ingress("new", rule("cafe.example.com", path("/o o")), created=NEW))
+    sim.update(ingresses={"default/new"})
+    assert served() == 0  # rejected by validation
+    sim.replace_ingress(ingress("new", rule("cafe.example.com", path("/new")), created=NEW))
+    sim.update(ingresses={"default/new"})
+    assert served() == 1
+    sim.delete_ingress("default/new")
+    sim.update(ingresses={"default/new"})
+    assert served() == 0
+
+
 def test_an_older_newcomer_takes_the_host() -> None:
     cluster = collision()
     oldest = ingress("oldest", rule("cafe.example.com", path("/x")), created="2023-01-01T00:00:00Z")

@@ -178,6 +178,8 @@ class RoutingTable:
         self._upstreams = Claims()
         self._host_lengths: dict[int, int] = {}
         self._scaling: set[str] = set()
+        self._served: set[str] = set()
+        """Ingresses with a file (`served` is asked after every sync: no scan of all)."""
         """Ingresses with `limit-req-scale` (the controller counts replicas only for them)."""
         self._files: dict[str, str] = {}
         self._owners: dict[str, str] = {}
@@ -200,7 +202,7 @@ class RoutingTable:
     @property
     def served(self) -> int:
         """Ingresses with a file (for `ingress_resources_total`)."""
-        return sum(1 for e in self._entries.values() if e.result and e.result.config)
+        return len(self._served)
 
     @property
     def longest_host(self) -> int:
@@ -307,6 +309,7 @@ class RoutingTable:
             if entry is None:
                 return set()
             del self._entries[key]
+            self._served.discard(key)
             self._drop_files(key, entry)
             reports[key] = IngressReport(key, ingress, Outcome.GONE)
             self._servers_only = False
@@ -321,6 +324,7 @@ class RoutingTable:
         if rejected:
             self._drop_files(key, entry)
             entry.result = None
+            self._served.discard(key)
             reports[key] = IngressReport(key, ingress, Outcome.REJECTED, rejected)
             return self._claim(key, ingress, ())
         return self._claim(key, ingress, hosts_of(ingress))
@@ -379,6 +383,10 @@ class RoutingTable:
         result = generate_checked(inputs, context.config, self._settings, context.now)
         self._note_server_changes(entry.result, result)
         entry.result = result
+        if result.config is None:
+            self._served.discard(key)
+        else:
+            self._served.add(key)
         files = ingress_files(stem, result)
         self._replace_files(key, entry, files)
         if result.config is None:
