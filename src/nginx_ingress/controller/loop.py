@@ -214,13 +214,6 @@ class Controller:
     def informers(self) -> ClusterInformers:
         return self._informers
 
-    @property
-    def reflectors(self) -> list[Reflector[object]]:
-        found: list[Reflector[object]] = [*self._zone_sync.reflectors]  # type: ignore[list-item]
-        if self._configmap_reflector is not None:
-            found.append(self._configmap_reflector)  # type: ignore[arg-type]
-        return [*found, *self._informers.reflectors]
-
     def _gates(self) -> list[Reflector[object]]:
         """The reflectors that must have listed before a sync: all but the workload's (a
         failure to read it, RBAC say, must not stop routing)."""
@@ -472,7 +465,7 @@ class Controller:
                     why,
                 )
         summary = RoutingSummary(
-            default_certificate=None if certificate is None else _relative(certificate),
+            default_certificate=None if certificate is None else PurePosixPath(certificate),
             catch_all_root=self._table.catch_all_root,
             longest_host=self._table.longest_host,
         )
@@ -563,7 +556,3 @@ class Controller:
             )
             self._retry_timer.daemon = True
             self._retry_timer.start()
-
-
-def _relative(path: str) -> PurePosixPath:
-    return PurePosixPath(path)
