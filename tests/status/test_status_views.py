@@ -3,12 +3,17 @@ and what it writes back: pure functions, hostile shapes included."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import orjson
 import pytest
 
-from nginx_ingress.controller.ingress_status import configured_addresses
+from nginx_ingress.controller.ingress_status import (
+    AlwaysLeader,
+    IngressStatusReporter,
+    configured_addresses,
+)
+from nginx_ingress.kube.api import KubeApi
 from nginx_ingress.resources.status import (
     IngressStatus,
     LoadBalancerIngress,
@@ -151,6 +156,38 @@ def test_configmap_addresses_become_ips_and_hostnames() -> None:
         HostPort("lb.example.com", HostKind.DNS),
     ]
     assert configured_addresses(hosts) == (IP, LoadBalancerIngress(ip="2001:db8::1"), NAME)
+
+
+class _NoMetrics:
+    def status_update(self, result: str) -> None:
+        raise AssertionError(f"nothing is written here ({result})")
+
+
+def test_a_sync_looks_at_the_address_source_again_only_when_the_configmap_moved() -> None:
+    """The source reports its own changes; after each sync only the ConfigMap's addresses
+    can have moved (with the pods as source, a look copies and scans every pod)."""
+    reporter = IngressStatusReporter(
+        cast(KubeApi, object()),  # never started: nothing reaches the API
+        leadership=AlwaysLeader(),
+        metrics=_NoMetrics(),
+        namespace="nginx-ingress",
+        pod_name="nginx-ingress-0",
+    )
+    looks: list[tuple[LoadBalancerIngress, ...]] = []
+
+    def addresses(configured: tuple[LoadBalancerIngress, ...]) -> tuple[LoadBalancerIngress, ...]:
+        looks.append(configured)
+        return configured or (NAME,)
+
+    reporter._source.addresses = addresses  # type: ignore[method-assign]
+    reporter.observe([], [])
+    reporter.observe([], [])
+    assert looks == [()]
+    reporter.observe([], [HostPort("192.0.2.10", HostKind.IPV4)])
+    reporter.observe([], [HostPort("192.0.2.10", HostKind.IPV4)])
+    assert looks == [(), (IP,)]
+    reporter.observe([], [])
+    assert looks == [(), (IP,), ()]
 
 
 def test_views_are_plain_data_the_reflector_can_compare() -> None:

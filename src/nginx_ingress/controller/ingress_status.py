@@ -204,8 +204,14 @@ class IngressStatusReporter:
                         class_name=report.ingress.class_name,
                     )
                     self._released.discard(key)
-            self._configured = configured_addresses(configured)
-            everything = self._update_addresses()
+            addresses = configured_addresses(configured)
+            everything = None
+            # The source says when its own addresses move (`_source_changed`): after a sync
+            # they are looked at again only when the ConfigMap's moved, or are still unknown
+            # (with the pods as source, that look is a copy and a scan of every pod).
+            if addresses != self._configured or self._addresses is None:
+                self._configured = addresses
+                everything = self._update_addresses()
         self._enqueue(everything if everything is not None else touched)
 
     def leadership_changed(self, leading: bool) -> None:
