@@ -178,9 +178,9 @@ class RoutingTable:
         self._upstreams = Claims()
         self._host_lengths: dict[int, int] = {}
         self._scaling: set[str] = set()
+        """Ingresses with `limit-req-scale` (the controller counts replicas only for them)."""
         self._served: set[str] = set()
         """Ingresses with a file (`served` is asked after every sync: no scan of all)."""
-        """Ingresses with `limit-req-scale` (the controller counts replicas only for them)."""
         self._files: dict[str, str] = {}
         self._owners: dict[str, str] = {}
         self._secret_users: dict[str, set[str]] = {}
