@@ -130,6 +130,8 @@ class Controller:
         self._retry_timer: threading.Timer | None = None
         self._expiry_timer: threading.Timer | None = None
         self._retry = Backoff(config.timing.backoff_initial, config.timing.backoff_cap)
+        self._replicas_problem: str | None = None
+        """Why `limit-req-scale` counts 1 replica for now: a retry reason until it counts."""
         self._changes = ChangeSet()
         # Owned by the sync thread:
         self._reported: tuple[str, str, Summary] | None = None
@@ -351,7 +353,7 @@ class Controller:
             }
             self._ingress_events.report(self._unreported, refused)
             self._unreported = []
-        return synced.retry_reasons()
+        return [*synced.retry_reasons(), *filter(None, [self._replicas_problem])]
 
     def _by_api(self, update: Update) -> bool:
         """Endpoint changes through the NGINX Plus API; True when applied that way (else the
@@ -389,6 +391,7 @@ class Controller:
     def _count_replicas(self, *, first: bool) -> bool:
         """Start counting the controller's replicas once an Ingress asks for `limit-req-scale`;
         True when the first apply must wait for that count."""
+        self._replicas_problem = None
         if self._replicas.reflector is not None:
             return False
         wanted = self._table.reads_replicas or (
@@ -397,11 +400,11 @@ class Controller:
         if not wanted:
             return False
         try:
-            selector = self._zone_sync.selector()
+            selector = self._zone_sync.selector()  # no request while its backoff lasts
         except KubeError as error:
-            log.warning(
-                "cannot read the controller's own Pod (%s): limit-req-scale counts 1 replica",
-                error,
+            self._replicas_problem = (
+                f"cannot read the controller's own Pod ({error}): limit-req-scale counts "
+                "1 replica"
             )
             return False
         self._replicas.start(selector)

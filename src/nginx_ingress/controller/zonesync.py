@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping
 
 from nginx_ingress.kube.api import PODS, SERVICES, WORKLOADS, KubeApi, KubeError, Object
@@ -19,7 +20,7 @@ from nginx_ingress.kube.headless import (
     ServiceOutcome,
     ServiceState,
 )
-from nginx_ingress.kube.reflector import Reflector, WatchTiming
+from nginx_ingress.kube.reflector import Backoff, Reflector, WatchTiming
 from nginx_ingress.kube.workload import Workload, find_workload, selector_for, workload_of
 from nginx_ingress.settings import Settings
 
@@ -46,6 +47,9 @@ class ZoneSyncService:
         self._workload: Workload | None = None
         self._workload_gone = False
         self._workload_reflector: Reflector[Object] | None = None
+        self._identity_backoff = Backoff(timing.backoff_initial, timing.backoff_cap)
+        self._identity_failure: tuple[float, KubeError] | None = None
+        """The last failed read of the Pod and when to try again (monotonic seconds)."""
         self.service_reflector = self._follow(SERVICES, settings.zone_sync_service_name)
         key = f"{settings.namespace}/{settings.zone_sync_service_name}"
         self._service = HeadlessService(api, lambda: self.service_reflector.get(key))
@@ -112,12 +116,25 @@ class ZoneSyncService:
         return selector_for(self._pod, self._workload, None)
 
     def _discover_identity(self) -> None:
-        """Read our Pod and its workload once; then follow the workload with a watch."""
+        """Read our Pod and its workload once; then follow the workload with a watch.
+
+        After a failed read, the same error is raised again without a request until a
+        backoff delay has passed: every sync asks (zone sync and `limit-req-scale` both
+        need the Pod), and endpoint churn must not turn into one GET per sync while the
+        API refuses."""
         if self._pod is not None:
             return
+        now = time.monotonic()
+        if self._identity_failure is not None and now < self._identity_failure[0]:
+            raise self._identity_failure[1]
         namespace = self._settings.namespace
-        pod = self._api.get(PODS, self._pod_name, namespace)
-        workload = find_workload(self._api, pod)
+        try:
+            pod = self._api.get(PODS, self._pod_name, namespace)
+            workload = find_workload(self._api, pod)
+        except KubeError as error:
+            self._identity_failure = (now + self._identity_backoff.next_delay(), error)
+            raise
+        self._identity_failure = None
         self._pod, self._workload = pod, workload
         with self._lock:
             if workload is not None and self._workload_reflector is None and not self._stopped:
