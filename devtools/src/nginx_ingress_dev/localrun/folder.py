@@ -22,7 +22,7 @@ from typing import Any
 from nginx_ingress.manifests import MANIFEST_SUFFIXES, ManifestError, load_file
 from nginx_ingress_dev.devcluster.errors import ApiError, NotFound
 from nginx_ingress_dev.devcluster.resources import ResourceType
-from nginx_ingress_dev.devcluster.seeding import SeedError, apply, plan
+from nginx_ingress_dev.devcluster.seeding import SeedError, apply, plan, reference
 from nginx_ingress_dev.devcluster.store import Store
 
 
@@ -48,8 +48,7 @@ class ObjectKey:
 
     def describe(self) -> str:
         """`Ingress cafe/cafe`, `IngressClass nginx`."""
-        where = f"{self.namespace}/{self.name}" if self.resource.namespaced else self.name
-        return f"{self.resource.kind} {where}"
+        return reference(self.resource, self.namespace, self.name)
 
 
 @dataclass(frozen=True)
