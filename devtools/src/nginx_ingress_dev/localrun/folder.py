@@ -82,14 +82,6 @@ class FolderSync:
         self._store = store
         self._files: dict[Path, dict[ObjectKey, Defined]] = {}
 
-    @property
-    def object_count(self) -> int:
-        return len(self._desired())
-
-    @property
-    def file_count(self) -> int:
-        return len(self._files)
-
     def update(self, paths: Iterable[Path]) -> list[FileReport]:
         """Read `paths` again (a missing one was removed) and apply the difference."""
         before = self._desired()
