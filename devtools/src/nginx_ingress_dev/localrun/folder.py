@@ -26,18 +26,23 @@ from nginx_ingress_dev.devcluster.seeding import SeedError, apply, plan, referen
 from nginx_ingress_dev.devcluster.store import Store
 
 
-def manifest_files(root: Path) -> list[Path]:
-    """The manifest files of the folder (or the file itself), sorted; hidden files and
-    directories (editors' swap and lock files) are left out."""
+def manifest_paths(root: Path) -> list[Path]:
+    """The paths of the folder (or the file itself) that name manifests if they are files,
+    which is left to the caller to check; hidden files and directories (editors' swap and
+    lock files) are left out."""
     if root.is_file():
         return [root]
-    return sorted(
+    return [
         path
         for path in root.rglob("*")
         if path.suffix in MANIFEST_SUFFIXES
-        and path.is_file()
         and not any(part.startswith(".") for part in path.relative_to(root).parts)
-    )
+    ]
+
+
+def manifest_files(root: Path) -> list[Path]:
+    """The manifest files of the folder (or the file itself), sorted."""
+    return sorted(path for path in manifest_paths(root) if path.is_file())
 
 
 @dataclass(frozen=True)
