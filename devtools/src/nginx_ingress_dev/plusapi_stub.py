@@ -556,22 +556,26 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if isinstance(fault, ServerError):
             state.record(self.command, self.path, body, 500)
-            self._send(500, "text/html", _HTML_500)
+            send_and_close(self, 500, "text/html", _HTML_500)
             return
         status, document = state.answer(self.command, self.path, body, write=self.server.write)
         state.record(self.command, self.path, body, status)
-        self._send(status, "application/json", json.dumps(document).encode())
+        send_and_close(self, status, "application/json", json.dumps(document).encode())
 
-    def _send(self, status: int, content_type: str, payload: bytes) -> None:
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(payload)))
-            self.send_header("Connection", "close")
-            self.end_headers()
-            self.wfile.write(payload)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up (its timeout); nothing to answer
+
+def send_and_close(
+    handler: BaseHTTPRequestHandler, status: int, content_type: str, payload: bytes
+) -> None:
+    """The answer to a handler's one request of its connection, which then closes."""
+    try:
+        handler.send_response(status)
+        handler.send_header("Content-Type", content_type)
+        handler.send_header("Content-Length", str(len(payload)))
+        handler.send_header("Connection", "close")
+        handler.end_headers()
+        handler.wfile.write(payload)
+    except (BrokenPipeError, ConnectionResetError):
+        pass  # the client gave up (its timeout); nothing to answer
 
 
 # --- the API's rules ----------------------------------------------------------------------

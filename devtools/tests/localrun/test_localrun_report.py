@@ -118,10 +118,13 @@ def test_a_version_and_its_events_are_one_report(world: World) -> None:
     world.version = 2
     assert world.wait_for_lines(5)[4:] == ["applied version 2: 1 Ingress, 1 problem"]
 
-    # Rejected now: the address is taken away again.
-    world.event(good, "Warning", "Rejected", "shop/good was rejected: …")
+    # Rejected now: served no more, and still a problem.
     world.version = 3
-    world.wait_for_lines(7)
+    world.event(good, "Warning", "Rejected", "shop/good was rejected: …")
+    assert world.wait_for_lines(7)[5:] == [
+        "applied version 3: 0 Ingresses, 1 problem",
+        "  Warning Rejected Ingress shop/good: shop/good was rejected: …",
+    ]
 
 
 def test_render_only_says_wrote() -> None:

@@ -38,6 +38,12 @@ class SeedError(ValueError):
     """Objects that cannot be seeded; the message is one line naming the source."""
 
 
+def reference(resource: ResourceType, namespace: str, name: str) -> str:
+    """`Kind namespace/name` (`Kind name` for cluster-scoped kinds)."""
+    where = f"{namespace}/{name}" if resource.namespaced else name
+    return f"{resource.kind} {where}"
+
+
 @dataclass(frozen=True)
 class SeedEntry:
     """One object to seed, with where it came from (`file: document N`)."""
@@ -51,9 +57,7 @@ class SeedEntry:
 
     @property
     def reference(self) -> str:
-        """`Kind namespace/name` (`Kind name` for cluster-scoped kinds)."""
-        where = f"{self.namespace}/{self.name}" if self.resource.namespaced else self.name
-        return f"{self.resource.kind} {where}"
+        return reference(self.resource, self.namespace, self.name)
 
 
 @dataclass(frozen=True)

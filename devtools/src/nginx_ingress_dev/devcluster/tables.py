@@ -389,40 +389,43 @@ def _replicas(value: Any) -> int:
     return int(value) if isinstance(value, int) else 0
 
 
+def _template(obj: Obj, now: datetime) -> Row:
+    """The cells every workload ends with: Age, then its pod template's Containers and
+    Images."""
+    names, images = _containers(obj, "spec", "template", "spec", "containers")
+    return [_created(obj, now), names, images]
+
+
+def _template_selector(obj: Obj, now: datetime) -> Row:
+    """`_template`'s cells and the workload's Selector."""
+    return [*_template(obj, now), _selector(_get(obj, "spec", "selector"))]
+
+
 def _deployment(obj: Obj, now: datetime) -> Row:
     spec, status = obj.get("spec") or {}, obj.get("status") or {}
-    names, images = _containers(obj, "spec", "template", "spec", "containers")
     desired = _replicas(spec.get("replicas", 1))
     return [
         _name(obj),
         f"{_replicas(status.get('readyReplicas'))}/{desired}",
         _replicas(status.get("updatedReplicas")),
         _replicas(status.get("availableReplicas")),
-        _created(obj, now),
-        names,
-        images,
-        _selector(spec.get("selector")),
+        *_template_selector(obj, now),
     ]
 
 
 def _replica_set(obj: Obj, now: datetime) -> Row:
     spec, status = obj.get("spec") or {}, obj.get("status") or {}
-    names, images = _containers(obj, "spec", "template", "spec", "containers")
     return [
         _name(obj),
         _replicas(spec.get("replicas", 1)),
         _replicas(status.get("replicas")),
         _replicas(status.get("readyReplicas")),
-        _created(obj, now),
-        names,
-        images,
-        _selector(spec.get("selector")),
+        *_template_selector(obj, now),
     ]
 
 
 def _daemon_set(obj: Obj, now: datetime) -> Row:
-    spec, status = obj.get("spec") or {}, obj.get("status") or {}
-    names, images = _containers(obj, "spec", "template", "spec", "containers")
+    status = obj.get("status") or {}
     return [
         _name(obj),
         _replicas(status.get("desiredNumberScheduled")),
@@ -430,20 +433,16 @@ def _daemon_set(obj: Obj, now: datetime) -> Row:
         _replicas(status.get("numberReady")),
         _replicas(status.get("updatedNumberScheduled")),
         _replicas(status.get("numberAvailable")),
-        _labels(_get(spec, "template", "spec", "nodeSelector")),
-        _created(obj, now),
-        names,
-        images,
-        _selector(spec.get("selector")),
+        _labels(_get(obj, "spec", "template", "spec", "nodeSelector")),
+        *_template_selector(obj, now),
     ]
 
 
 def _stateful_set(obj: Obj, now: datetime) -> Row:
     spec, status = obj.get("spec") or {}, obj.get("status") or {}
-    names, images = _containers(obj, "spec", "template", "spec", "containers")
     desired = _replicas(spec.get("replicas", 1))
     ready = f"{_replicas(status.get('readyReplicas'))}/{desired}"
-    return [_name(obj), ready, _created(obj, now), names, images]
+    return [_name(obj), ready, *_template(obj, now)]
 
 
 def _generic(obj: Obj, _now: datetime) -> Row:
@@ -463,6 +462,10 @@ def _col(name: str, description: str, kind: str = "string", priority: int = 0) -
 _CONTAINERS = _col("Containers", "Names of the containers in the template.", priority=1)
 _IMAGES = _col("Images", "Images of the containers in the template.", priority=1)
 _SELECTOR = _col("Selector", "The label selector of the workload.", priority=1)
+_TEMPLATE = (AGE, _CONTAINERS, _IMAGES)
+"""The columns of `_template`'s cells."""
+_TEMPLATE_SELECTOR = (*_TEMPLATE, _SELECTOR)
+"""The columns of `_template_selector`'s cells."""
 
 PRINTERS: dict[tuple[str, str], Printer] = {
     ("networking.k8s.io/v1", "Ingress"): Printer(
@@ -535,10 +538,7 @@ PRINTERS: dict[tuple[str, str], Printer] = {
             _col("Ready", "Ready of desired replicas."),
             _col("Up-to-date", "Replicas with the current template."),
             _col("Available", "Available replicas."),
-            AGE,
-            _CONTAINERS,
-            _IMAGES,
-            _SELECTOR,
+            *_TEMPLATE_SELECTOR,
         ),
         _deployment,
     ),
@@ -548,10 +548,7 @@ PRINTERS: dict[tuple[str, str], Printer] = {
             _col("Desired", "Desired replicas.", "integer"),
             _col("Current", "Current replicas.", "integer"),
             _col("Ready", "Ready replicas.", "integer"),
-            AGE,
-            _CONTAINERS,
-            _IMAGES,
-            _SELECTOR,
+            *_TEMPLATE_SELECTOR,
         ),
         _replica_set,
     ),
@@ -564,15 +561,12 @@ PRINTERS: dict[tuple[str, str], Printer] = {
             _col("Up-to-date", "Nodes with the current template.", "integer"),
             _col("Available", "Nodes with an available Pod.", "integer"),
             _col("Node Selector", "The template's node selector."),
-            AGE,
-            _CONTAINERS,
-            _IMAGES,
-            _SELECTOR,
+            *_TEMPLATE_SELECTOR,
         ),
         _daemon_set,
     ),
     ("apps/v1", "StatefulSet"): Printer(
-        (NAME, _col("Ready", "Ready of desired replicas."), AGE, _CONTAINERS, _IMAGES),
+        (NAME, _col("Ready", "Ready of desired replicas."), *_TEMPLATE),
         _stateful_set,
     ),
 }

@@ -10,11 +10,12 @@ half-written by an editor is read when it is whole.
 from __future__ import annotations
 
 import logging
+import stat
 import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from nginx_ingress_dev.localrun.folder import manifest_files
+from nginx_ingress_dev.localrun.folder import manifest_paths
 
 log = logging.getLogger(__name__)
 
@@ -23,17 +24,20 @@ Fingerprint = tuple[int, int, int]
 
 
 def scan(root: Path) -> dict[Path, Fingerprint]:
+    """The manifest files with their fingerprints: one `stat` each, which also tells a
+    file from a directory."""
     found: dict[Path, Fingerprint] = {}
     try:
-        files = manifest_files(root)
+        paths = manifest_paths(root)
     except OSError:
         return found  # the folder itself is gone or unreadable: every file counts as removed
-    for path in files:
+    for path in paths:
         try:
-            stat = path.stat()
+            status = path.stat()
         except OSError:
             continue  # removed between the listing and the stat
-        found[path] = (stat.st_size, stat.st_mtime_ns, stat.st_ino)
+        if stat.S_ISREG(status.st_mode):
+            found[path] = (status.st_size, status.st_mtime_ns, status.st_ino)
     return found
 
 

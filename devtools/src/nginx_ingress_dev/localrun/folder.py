@@ -22,22 +22,27 @@ from typing import Any
 from nginx_ingress.manifests import MANIFEST_SUFFIXES, ManifestError, load_file
 from nginx_ingress_dev.devcluster.errors import ApiError, NotFound
 from nginx_ingress_dev.devcluster.resources import ResourceType
-from nginx_ingress_dev.devcluster.seeding import SeedError, apply, plan
+from nginx_ingress_dev.devcluster.seeding import SeedError, apply, plan, reference
 from nginx_ingress_dev.devcluster.store import Store
 
 
-def manifest_files(root: Path) -> list[Path]:
-    """The manifest files of the folder (or the file itself), sorted; hidden files and
-    directories (editors' swap and lock files) are left out."""
+def manifest_paths(root: Path) -> list[Path]:
+    """The paths of the folder (or the file itself) that name manifests if they are files,
+    which is left to the caller to check; hidden files and directories (editors' swap and
+    lock files) are left out."""
     if root.is_file():
         return [root]
-    return sorted(
+    return [
         path
         for path in root.rglob("*")
         if path.suffix in MANIFEST_SUFFIXES
-        and path.is_file()
         and not any(part.startswith(".") for part in path.relative_to(root).parts)
-    )
+    ]
+
+
+def manifest_files(root: Path) -> list[Path]:
+    """The manifest files of the folder (or the file itself), sorted."""
+    return sorted(path for path in manifest_paths(root) if path.is_file())
 
 
 @dataclass(frozen=True)
@@ -48,8 +53,7 @@ class ObjectKey:
 
     def describe(self) -> str:
         """`Ingress cafe/cafe`, `IngressClass nginx`."""
-        where = f"{self.namespace}/{self.name}" if self.resource.namespaced else self.name
-        return f"{self.resource.kind} {where}"
+        return reference(self.resource, self.namespace, self.name)
 
 
 @dataclass(frozen=True)
@@ -82,14 +86,6 @@ class FolderSync:
         self.root = root
         self._store = store
         self._files: dict[Path, dict[ObjectKey, Defined]] = {}
-
-    @property
-    def object_count(self) -> int:
-        return len(self._desired())
-
-    @property
-    def file_count(self) -> int:
-        return len(self._files)
 
     def update(self, paths: Iterable[Path]) -> list[FileReport]:
         """Read `paths` again (a missing one was removed) and apply the difference."""

@@ -53,11 +53,7 @@ class StandIns:
                 if self._backends is not None:
                     lines.extend(self._backends.reconcile(self._endpoints.addresses))
                 self._seen = self._store.resource_version
-                for line in lines:
-                    if line.startswith("warning: "):
-                        self._console.warning(line.removeprefix("warning: "))
-                    else:
-                        self._console.line(line)
+                self._console.lines(lines)  # warnings come as `warning: …` already
                 if self._seen == version:
                     return
 

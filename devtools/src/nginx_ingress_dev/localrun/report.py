@@ -120,10 +120,6 @@ class LiveReport:
         if self._thread.is_alive():
             self._thread.join(timeout=10)
 
-    @property
-    def applied_version(self) -> int | None:
-        return self._applied
-
     def _watch(self) -> Watcher:
         """A watch on every Event from the last one seen (or, if that is too old, from now)."""
         try:

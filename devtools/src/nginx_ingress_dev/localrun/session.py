@@ -285,12 +285,8 @@ class DevRun:
         return controller
 
     def _changed(self, folder: FolderSync, paths: set[Path]) -> None:
-        lines = _file_lines(folder.update(paths))
-        for line in lines or [f"{', '.join(map(str, sorted(paths)))}: no object changed"]:
-            if line.startswith("warning: "):
-                self.console.warning(line.removeprefix("warning: "))
-            else:
-                self.console.line(line)
+        lines = _file_lines(folder.update(paths))  # warnings come as `warning: …` already
+        self.console.lines(lines or [f"{', '.join(map(str, sorted(paths)))}: no object changed"])
 
     def _wait_until_ready(
         self, controller: ControllerProcess, report: LiveReport, signals: _Signals

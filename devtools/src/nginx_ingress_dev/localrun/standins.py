@@ -66,6 +66,15 @@ def _owner(kind: str, stored: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def _one_replica(container: Mapping[str, Any], labels: Mapping[str, str]) -> dict[str, Any]:
+    """A workload's spec: one replica of `container`, selected by its labels."""
+    return {
+        "replicas": 1,
+        "selector": {"matchLabels": labels},
+        "template": {"metadata": {"labels": labels}, "spec": {"containers": [container]}},
+    }
+
+
 def create_controller_workload(store: Store, identity: ControllerIdentity) -> None:
     """The namespace, Deployment, ReplicaSet and Pod, each owned by the one before."""
     labels = dict(LABELS)
@@ -88,14 +97,7 @@ def create_controller_workload(store: Store, identity: ControllerIdentity) -> No
                     "namespace": identity.namespace,
                     "labels": labels,
                 },
-                "spec": {
-                    "replicas": 1,
-                    "selector": {"matchLabels": labels},
-                    "template": {
-                        "metadata": {"labels": labels},
-                        "spec": {"containers": [container]},
-                    },
-                },
+                "spec": _one_replica(container, labels),
                 "status": {"replicas": 1, "readyReplicas": 1, "availableReplicas": 1},
             }
         ],
@@ -112,14 +114,7 @@ def create_controller_workload(store: Store, identity: ControllerIdentity) -> No
                     "labels": pod_labels,
                     "ownerReferences": [_owner("Deployment", deployment.obj)],
                 },
-                "spec": {
-                    "replicas": 1,
-                    "selector": {"matchLabels": pod_labels},
-                    "template": {
-                        "metadata": {"labels": pod_labels},
-                        "spec": {"containers": [container]},
-                    },
-                },
+                "spec": _one_replica(container, pod_labels),
                 "status": {"replicas": 1, "readyReplicas": 1},
             }
         ],

@@ -120,7 +120,7 @@ class StandinApi:
 
     def state(self) -> dict[str, Any]:
         """Everything a test may want to read back, as JSON."""
-        stub = self._read_write
+        stub, route = self._read_write, self.route
         with self._lock:
             sockets = [{"path": s.path, "write": s.write} for s in self._sockets]
         return {
@@ -128,7 +128,7 @@ class StandinApi:
             "upstreams": {name: stub.servers(name) for name in stub.upstream_names()},
             "zone_sync": stub.zone_sync(),
             "sockets": sockets,
-            "route": {"read_write": self.route.read_write, "read_only": self.route.read_only},
+            "route": {"read_write": route.read_write, "read_only": route.read_only},
             "requests": [
                 {"method": r.method, "path": r.path, "body": r.body, "status": r.status}
                 for r in stub.requests

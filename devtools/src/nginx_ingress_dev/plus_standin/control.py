@@ -31,7 +31,13 @@ from pathlib import Path
 from typing import Any
 
 from nginx_ingress_dev.plus_standin.api import StandinApi
-from nginx_ingress_dev.plusapi_stub import Delay, DropConnection, Fault, ServerError
+from nginx_ingress_dev.plusapi_stub import (
+    Delay,
+    DropConnection,
+    Fault,
+    ServerError,
+    send_and_close,
+)
 
 STATE_DIRECTORY = "plus-standin"
 CONTROL_SOCKET = "control.sock"
@@ -145,16 +151,7 @@ class _Handler(BaseHTTPRequestHandler):
         return {"ok": True}
 
     def _send(self, status: int, document: dict[str, Any]) -> None:
-        payload = json.dumps(document).encode()
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.send_header("Connection", "close")
-            self.end_headers()
-            self.wfile.write(payload)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
+        send_and_close(self, status, "application/json", json.dumps(document).encode())
 
 
 def _fault(body: dict[str, Any]) -> Fault | None:

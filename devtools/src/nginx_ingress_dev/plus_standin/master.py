@@ -39,7 +39,7 @@ from nginx_ingress.deathsignal import death_signal_setter
 from nginx_ingress_dev.plus_standin import shadow
 from nginx_ingress_dev.plus_standin.api import StandinApi, Undo
 from nginx_ingress_dev.plus_standin.config import Config, ConfigError, parse
-from nginx_ingress_dev.plus_standin.control import CONTROL_SOCKET, ControlServer, state_directory
+from nginx_ingress_dev.plus_standin.control import ControlServer, control_socket, state_directory
 from nginx_ingress_dev.plus_standin.declared import declared
 from nginx_ingress_dev.plus_standin.engine import Engine
 from nginx_ingress_dev.plus_standin.invocation import Invocation
@@ -99,7 +99,7 @@ class Master:
             planned = self._prepare(config)
             for problem in self._api.load(declared(config))[1]:
                 self._output.line(early("warn", f"plus-standin: {problem}"))
-            control = ControlServer(self._state / CONTROL_SOCKET, self._api)
+            control = ControlServer(control_socket(self._prefix), self._api)
             control.start()
             process = self._start(planned)
             return self._serve(process)

@@ -60,7 +60,6 @@ def plan(
     files: dict[str, str] = {}
     sockets: list[ApiSocket] = []
     main_relative = config.main.name
-    stripped_main: list[Directive] = []
     stripped_files: dict[str, list[Directive]] = {}
     for file, directives in config.files():
         path = Path(file)
@@ -71,11 +70,9 @@ def plan(
         relative = path.relative_to(root).as_posix()
         _point_includes(stripped.directives, root, directory)
         stripped_files[relative] = stripped.directives
-        if relative == main_relative:
-            stripped_main = stripped.directives
     if stream_module is not None and _needs_stream_module(stripped_files.values()):
         load = {"directive": "load_module", "line": 1, "args": [str(stream_module)]}
-        stripped_main.insert(0, load)
+        stripped_files.get(main_relative, []).insert(0, load)
     for relative, directives in stripped_files.items():
         files[relative] = emit(directives)
     return Shadow(root, directory, directory / main_relative, files, tuple(sockets))
