@@ -78,19 +78,24 @@ def _derived_key(seed: str) -> ec.EllipticCurvePrivateKey:
     return ec.derive_private_key(number, ec.SECP256R1())
 
 
+Window = tuple[datetime.datetime, datetime.datetime]
+
+
 def _build(
-    *,
     subject: str,
     hosts: tuple[str, ...],
     key: ec.EllipticCurvePrivateKey,
-    issuer: x509.Name | None,
-    issuer_key: ec.EllipticCurvePrivateKey,
-    start: datetime.datetime,
-    end: datetime.datetime,
+    window: Window,
     serial: int,
-    is_ca: bool,
-    usages: tuple[x509.ObjectIdentifier, ...] | None,
+    *,
+    signer: Authority | None = None,
+    is_ca: bool = False,
+    usages: tuple[x509.ObjectIdentifier, ...] | None = None,
 ) -> x509.Certificate:
+    """A certificate for `key` named `subject` with `hosts` as its DNS names, signed by
+    `signer` (self-signed without one)."""
+    start, end = window
+    issuer = None if signer is None else signer.certificate.subject
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)])
     builder = (
         x509.CertificateBuilder()
@@ -126,25 +131,13 @@ def _build(
         )
     if usages is not None:
         builder = builder.add_extension(x509.ExtendedKeyUsage(list(usages)), critical=False)
+    issuer_key = key if signer is None else signer.key
     return builder.sign(issuer_key, hashes.SHA256(), ecdsa_deterministic=True)
 
 
-def _make(
-    hosts: tuple[str, ...], start: datetime.datetime, end: datetime.datetime, serial: int
-) -> Pem:
+def _make(hosts: tuple[str, ...], window: Window, serial: int) -> Pem:
     key = ec.generate_private_key(ec.SECP256R1())
-    built = _build(
-        subject=hosts[0],
-        hosts=hosts,
-        key=key,
-        issuer=None,
-        issuer_key=key,
-        start=start,
-        end=end,
-        serial=serial,
-        is_ca=False,
-        usages=None,
-    )
+    built = _build(hosts[0], hosts, key, window, serial)
     return Pem(_pem(built), _key_pem(key), serial)
 
 
@@ -152,12 +145,10 @@ def _make(
 def certificate(common_name: str = "cafe.example.com", *, expired: bool = False) -> Pem:
     """A fixed certificate for `common_name` (made once per process and name)."""
     end = FIXED_START + datetime.timedelta(days=365 if expired else 365 * 30)
-    return _make((common_name,), FIXED_START, end, 1)
+    return _make((common_name,), (FIXED_START, end), 1)
 
 
-def _window(
-    *, expired: bool = False, days: float = 30
-) -> tuple[datetime.datetime, datetime.datetime]:
+def _window(*, expired: bool = False, days: float = 30) -> Window:
     now = datetime.datetime.now(datetime.UTC)
     if expired:
         return now - datetime.timedelta(days=30), now - datetime.timedelta(days=1)
@@ -166,8 +157,7 @@ def _window(
 
 def make_certificate(*hosts: str, expired: bool = False) -> Pem:
     """A new certificate for `hosts`, with its own serial number."""
-    start, end = _window(expired=expired)
-    return _make(hosts, start, end, x509.random_serial_number())
+    return _make(hosts, _window(expired=expired), x509.random_serial_number())
 
 
 @dataclass(frozen=True, eq=False)
@@ -195,35 +185,16 @@ class Authority:
     ) -> Pem:
         """A peer certificate for `hosts`, valid from now for `days` (or expired), with a
         new key and serial; with `ca.crt` as the root."""
-        start, end = _window(expired=expired, days=days)
         serial = x509.random_serial_number()
         key = ec.generate_private_key(ec.SECP256R1())
-        leaf = self._sign(
-            subject=hosts[0],
-            hosts=hosts,
-            key=key,
-            start=start,
-            end=end,
-            serial=serial,
-            usages=usages,
-        )
+        window = _window(expired=expired, days=days)
+        leaf = _build(hosts[0], hosts, key, window, serial, signer=self, usages=usages)
         return Pem(_pem(leaf) + self.chain, _key_pem(key), serial, self.root)
 
     def intermediate(self, name: str) -> Authority:
-        start, end = _window(days=365)
         key = ec.generate_private_key(ec.SECP256R1())
-        built = _build(
-            subject=name,
-            hosts=(),
-            key=key,
-            issuer=self.certificate.subject,
-            issuer_key=self.key,
-            start=start,
-            end=end,
-            serial=x509.random_serial_number(),
-            is_ca=True,
-            usages=None,
-        )
+        serial = x509.random_serial_number()
+        built = _build(name, (), key, _window(days=365), serial, signer=self, is_ca=True)
         return Authority(name, built, key, _pem(built) + self.chain, self.root)
 
     def secret(
@@ -239,52 +210,16 @@ class Authority:
             "data": data,
         }
 
-    def _sign(
-        self,
-        *,
-        subject: str,
-        hosts: tuple[str, ...],
-        key: ec.EllipticCurvePrivateKey,
-        start: datetime.datetime,
-        end: datetime.datetime,
-        serial: int,
-        usages: tuple[x509.ObjectIdentifier, ...] | None,
-    ) -> x509.Certificate:
-        return _build(
-            subject=subject,
-            hosts=hosts,
-            key=key,
-            issuer=self.certificate.subject,
-            issuer_key=self.key,
-            start=start,
-            end=end,
-            serial=serial,
-            is_ca=False,
-            usages=usages,
-        )
-
 
 def _root(
     name: str,
     key: ec.EllipticCurvePrivateKey,
-    window: tuple[datetime.datetime, datetime.datetime],
+    window: Window,
     serial: int,
     *,
     fixed: bool = False,
 ) -> Authority:
-    start, end = window
-    built = _build(
-        subject=name,
-        hosts=(),
-        key=key,
-        issuer=None,
-        issuer_key=key,
-        start=start,
-        end=end,
-        serial=serial,
-        is_ca=True,
-        usages=None,
-    )
+    built = _build(name, (), key, window, serial, is_ca=True)
     return Authority(name, built, key, b"", _pem(built), fixed=fixed)
 
 
@@ -305,13 +240,7 @@ def fixed_peer(*hosts: str, authority: str = "zone-sync golden CA") -> Pem:
     """A peer certificate of `fixed_authority(authority)`, the same in every run."""
     issuer = fixed_authority(authority)
     key = _derived_key(f"{authority}/{','.join(hosts)}")
-    leaf = issuer._sign(
-        subject=hosts[0],
-        hosts=hosts,
-        key=key,
-        start=FIXED_START,
-        end=FIXED_END,
-        serial=2,
-        usages=BOTH_WAYS,
+    leaf = _build(
+        hosts[0], hosts, key, (FIXED_START, FIXED_END), 2, signer=issuer, usages=BOTH_WAYS
     )
     return Pem(_pem(leaf), _key_pem(key), 2, issuer.root)

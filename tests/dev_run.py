@@ -59,19 +59,26 @@ class DevOutput:
             self._queue.put(line.rstrip("\n"))
         self._queue.put(None)
 
+    def _next(self, deadline: float) -> str | None:
+        """The next line, recorded; None once the output ended or `deadline` passed."""
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return None
+        try:
+            line = self._queue.get(timeout=left)
+        except queue.Empty:
+            return None
+        if line is None:
+            self._queue.put(None)  # the end stays for the next reader
+            return None
+        self.lines.append(line)
+        return line
+
     def wait_for(self, predicate: Callable[[str], bool], timeout: float = 60.0) -> str:
         """The first line from now on that satisfies `predicate`; fails with everything
         printed so far after `timeout` or when the output ends."""
         deadline = time.monotonic() + timeout
-        while (left := deadline - time.monotonic()) > 0:
-            try:
-                line = self._queue.get(timeout=left)
-            except queue.Empty:
-                break
-            if line is None:
-                self._queue.put(None)
-                break
-            self.lines.append(line)
+        while (line := self._next(deadline)) is not None:
             if predicate(line):
                 return line
         raise AssertionError(f"the line did not come; the output so far:\n{self.text()}")
@@ -86,15 +93,8 @@ class DevOutput:
         """Every line until the output ends."""
         start = len(self.lines)
         deadline = time.monotonic() + timeout
-        while (left := deadline - time.monotonic()) > 0:
-            try:
-                line = self._queue.get(timeout=left)
-            except queue.Empty:
-                break
-            if line is None:
-                self._queue.put(None)
-                break
-            self.lines.append(line)
+        while self._next(deadline) is not None:
+            pass
         return self.lines[start:]
 
     def text(self) -> str:

@@ -62,16 +62,18 @@ class Helm:
     def install(
         self, release: str, namespace: str, values: dict[str, Any], chart: Path = CHART
     ) -> dict[str, Any]:
-        result: dict[str, Any] = self._call(
-            action="install", release=release, namespace=namespace, chart=str(chart), values=values
-        )
-        return result
+        return self._release("install", release, namespace, values, chart)
 
     def upgrade(
         self, release: str, namespace: str, values: dict[str, Any], chart: Path = CHART
     ) -> dict[str, Any]:
+        return self._release("upgrade", release, namespace, values, chart)
+
+    def _release(
+        self, action: str, release: str, namespace: str, values: dict[str, Any], chart: Path
+    ) -> dict[str, Any]:
         result: dict[str, Any] = self._call(
-            action="upgrade", release=release, namespace=namespace, chart=str(chart), values=values
+            action=action, release=release, namespace=namespace, chart=str(chart), values=values
         )
         return result
 

@@ -38,19 +38,10 @@ class Driver:
         config = self.configuration(request.get("namespace", "default"))
         if action == "lint":
             return asyncio.run(helm_sdkpy.Lint(config).run(request["chart"]))
-        if action == "install":
+        if action in ("install", "upgrade"):
+            run = (helm_sdkpy.Install if action == "install" else helm_sdkpy.Upgrade)(config).run
             return asyncio.run(
-                helm_sdkpy.Install(config).run(
-                    request["release"],
-                    request["chart"],
-                    values=request.get("values") or None,
-                    wait=False,
-                    timeout=TIMEOUT,
-                )
-            )
-        if action == "upgrade":
-            return asyncio.run(
-                helm_sdkpy.Upgrade(config).run(
+                run(
                     request["release"],
                     request["chart"],
                     values=request.get("values") or None,

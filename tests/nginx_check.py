@@ -6,6 +6,8 @@ rendered configuration the same way.
 
 from __future__ import annotations
 
+import difflib
+import os
 import shlex
 import shutil
 import subprocess
@@ -187,6 +189,35 @@ def nginx_t(root: Path) -> subprocess.CompletedProcess[str]:
 def assert_nginx_accepts(root: Path) -> None:
     completed = nginx_t(root)
     assert completed.returncode == 0, completed.stderr
+
+
+def assert_tree_loads(root: Path, settings: Settings, files: Mapping[str, str]) -> None:
+    """Write `files` into `root`, parse them with crossplane's analyzer, and have the real
+    `nginx -t` load them (without their NGINX Plus parts when `settings` is for NGINX Plus)."""
+    payload = parse(write(root, files))
+    if settings.nginx_plus:
+        strip_plus_only(payload)
+    assert_nginx_accepts(root)
+
+
+GOLDEN_UPDATE = os.environ.get("GOLDEN_UPDATE") == "1"
+
+
+def assert_golden(golden: Path, text: str) -> None:
+    """`text` is exactly the golden file; with GOLDEN_UPDATE=1 it is written there first."""
+    if GOLDEN_UPDATE:
+        golden.parent.mkdir(exist_ok=True)
+        golden.write_text(text)
+    assert golden.exists(), f"no golden file {golden}: run with GOLDEN_UPDATE=1 and review it"
+    expected = golden.read_text()
+    assert text == expected, "".join(
+        difflib.unified_diff(
+            expected.splitlines(keepends=True),
+            text.splitlines(keepends=True),
+            str(golden),
+            "rendered",
+        )
+    )
 
 
 def strip_plus_only(payload: Payload) -> None:

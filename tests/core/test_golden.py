@@ -12,7 +12,6 @@ Plus directives) and `nginx -t` once the Plus-only directives are stripped.
 from __future__ import annotations
 
 import datetime
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,16 +23,13 @@ from nginx_ingress.settings import Settings
 
 from certificates import fixed_authority, fixed_peer
 from nginx_check import (
-    assert_nginx_accepts,
-    parse,
+    assert_golden,
+    assert_tree_loads,
     render,
     sandbox,
-    strip_plus_only,
-    write,
 )
 
 GOLDEN = Path(__file__).parent.parent / "golden"
-UPDATE = os.environ.get("GOLDEN_UPDATE") == "1"
 
 OSS = Settings()
 PLUS = Settings(nginx_plus=True)
@@ -225,23 +221,15 @@ def _golden_text(case: Case) -> str:
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
 def test_golden(case: Case) -> None:
-    path = GOLDEN / f"{case.name}.conf"
-    text = _golden_text(case)
-    if UPDATE:
-        path.parent.mkdir(exist_ok=True)
-        path.write_text(text)
-    assert path.exists(), f"no golden file {path}: run with GOLDEN_UPDATE=1 and review it"
-    assert text == path.read_text()
+    assert_golden(GOLDEN / f"{case.name}.conf", _golden_text(case))
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
 def test_nginx_accepts_every_case(case: Case) -> None:
     with sandbox(case.settings) as (root, settings):
-        main = write(root, render(case.data, settings, secrets=case.secrets, now=NOW).files)
-        payload = parse(main)
-        if settings.nginx_plus:
-            strip_plus_only(payload)
-        assert_nginx_accepts(root)
+        assert_tree_loads(
+            root, settings, render(case.data, settings, secrets=case.secrets, now=NOW).files
+        )
 
 
 def test_the_golden_directory_holds_only_current_cases() -> None:

@@ -200,6 +200,26 @@ def test_render_reports_problems_and_still_writes(tmp_path: Path) -> None:
     assert "proxy_read_timeout 60s;" in (tmp_path / "out" / "nginx.conf").read_text()
 
 
+@pytest.mark.parametrize(
+    ("configmap", "flags", "message"),
+    [
+        ("missing.yaml", (), "missing.yaml: cannot read"),
+        ("cm.yaml", ("-nginx-configmaps=edge/absent",), "no single ConfigMap edge/absent"),
+        ("cm.yaml", (), "the file holds 2 ConfigMaps; name one with -nginx-configmaps"),
+    ],
+)
+def test_render_refuses_a_configmap_it_cannot_choose(
+    tmp_path: Path, configmap: str, flags: tuple[str, ...], message: str
+) -> None:
+    """Unreadable, or no single ConfigMap to render with: status 2, and nothing written."""
+    write(tmp_path, "cm.yaml", WITH_PROBLEMS)
+    completed = _render(tmp_path, tmp_path / configmap, *flags)
+    assert completed.returncode == 2
+    assert completed.stderr.startswith("error: ") and message in completed.stderr
+    assert "Traceback" not in completed.stderr
+    assert not (tmp_path / "out").exists()
+
+
 def test_render_zone_sync_for_plus(tmp_path: Path) -> None:
     path = write(tmp_path, "cm.yaml", CLEAN.replace('"120s"', '"120s"\n  zone-sync: "true"'))
     completed = _render(tmp_path, path, "-nginx-plus", "--namespace", "edge")

@@ -21,7 +21,7 @@ from nginx_ingress_dev.devcluster import DevCluster
 from status_helpers import leaders, metric
 
 from backends import backends
-from certificates import make_authority, make_certificate
+from certificates import Pem, make_authority, make_certificate
 from chart_cluster import stored_objects
 from chart_render import NAMESPACE, RELEASE, container, one, workload
 from chart_world import USER, ChartWorld
@@ -281,42 +281,7 @@ def test_routing_under_the_charts_rbac(chart_world: ChartWorld) -> None:
     app = "shop"
     pem = make_certificate("secure.shop.example")
     with backends("web") as started:
-        cluster.seed([
-            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": app}},
-            {
-                "apiVersion": "v1",
-                "kind": "Service",
-                "metadata": {"namespace": app, "name": "web"},
-                "spec": {"ports": [{"name": "http", "port": 80, "protocol": "TCP"}]},
-            },
-            pem.secret(app, "secure-tls"),
-            {
-                "apiVersion": "networking.k8s.io/v1",
-                "kind": "Ingress",
-                "metadata": {"namespace": app, "name": "web"},
-                "spec": {
-                    "ingressClassName": "nginx",
-                    "tls": [{"hosts": ["secure.shop.example"], "secretName": "secure-tls"}],
-                    "rules": [
-                        {
-                            "host": host,
-                            "http": {
-                                "paths": [
-                                    {
-                                        "path": "/",
-                                        "pathType": "Prefix",
-                                        "backend": {
-                                            "service": {"name": "web", "port": {"number": 80}}
-                                        },
-                                    }
-                                ]
-                            },
-                        }
-                        for host in ("web.shop.example", "secure.shop.example")
-                    ],
-                },
-            },
-        ])  # fmt: skip
+        seed_app_ingress(cluster, app, secure=pem)
         cluster.seed([scaled_ingress(app)])
         cluster.publish_endpoints(app, "web", ["127.0.0.1"], {"http": started["web"].port})
         rendered = world.install({"controller": {"kind": "deployment"}})
@@ -344,7 +309,14 @@ def test_routing_under_the_charts_rbac(chart_world: ChartWorld) -> None:
         assert controller.stop() == 0
 
 
-def seed_app_ingress(cluster: DevCluster, app: str = "shop") -> None:
+def seed_app_ingress(cluster: DevCluster, app: str = "shop", *, secure: Pem | None = None) -> None:
+    """Namespace `app`, its Service web and an Ingress web routing web.shop.example to it;
+    with `secure`, also secure.shop.example over TLS, `secure` its Secret secure-tls."""
+    hosts = ["web.shop.example"]
+    tls: dict[str, Any] = {}
+    if secure is not None:
+        hosts.append("secure.shop.example")
+        tls["tls"] = [{"hosts": ["secure.shop.example"], "secretName": "secure-tls"}]
     cluster.seed([
         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": app}},
         {
@@ -353,15 +325,17 @@ def seed_app_ingress(cluster: DevCluster, app: str = "shop") -> None:
             "metadata": {"namespace": app, "name": "web"},
             "spec": {"ports": [{"name": "http", "port": 80, "protocol": "TCP"}]},
         },
+        *([] if secure is None else [secure.secret(app, "secure-tls")]),
         {
             "apiVersion": "networking.k8s.io/v1",
             "kind": "Ingress",
             "metadata": {"namespace": app, "name": "web"},
             "spec": {
                 "ingressClassName": "nginx",
+                **tls,
                 "rules": [
                     {
-                        "host": "web.shop.example",
+                        "host": host,
                         "http": {
                             "paths": [
                                 {
@@ -372,6 +346,7 @@ def seed_app_ingress(cluster: DevCluster, app: str = "shop") -> None:
                             ]
                         },
                     }
+                    for host in hosts
                 ],
             },
         },

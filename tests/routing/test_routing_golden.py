@@ -14,7 +14,6 @@ Plus-only directives are stripped.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +27,7 @@ from certificates import certificate
 from ingress_objects import (
     Cluster,
     Raw,
+    Routed,
     endpoint,
     endpoint_slice,
     ingress,
@@ -38,10 +38,9 @@ from ingress_objects import (
     tls_entry,
     tls_secret,
 )
-from nginx_check import assert_nginx_accepts, parse, sandbox, strip_plus_only, write
+from nginx_check import assert_golden, assert_tree_loads, sandbox
 
 GOLDEN = Path(__file__).parent.parent / "golden" / "ingress"
-UPDATE = os.environ.get("GOLDEN_UPDATE") == "1"
 
 OSS = Settings()
 PLUS = Settings(nginx_plus=True)
@@ -209,6 +208,15 @@ class Case:
     """Main files to show too (the default server, nginx.conf)."""
     default_secret: tuple[str, str] | None = None
     replicas: int = 1
+
+    def route(self, settings: Settings) -> Routed:
+        return route(
+            self.cluster(),
+            settings,
+            self.configmap,
+            default_secret=self.default_secret,
+            replicas=self.replicas,
+        )
 
 
 RATE_LIMIT = {
@@ -616,13 +624,7 @@ CASES = [
 
 
 def _golden_text(case: Case, settings: Settings) -> str:
-    routed = route(
-        case.cluster(),
-        settings,
-        case.configmap,
-        default_secret=case.default_secret,
-        replicas=case.replicas,
-    )
+    routed = case.route(settings)
     lines = []
     for report in routed.update.reports:
         lines.append(f"# {report.key}: {report.outcome}")
@@ -637,29 +639,13 @@ def _golden_text(case: Case, settings: Settings) -> str:
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
 def test_golden(case: Case) -> None:
-    golden = GOLDEN / f"{case.name}.conf"
-    text = _golden_text(case, case.settings)
-    if UPDATE:
-        golden.parent.mkdir(exist_ok=True)
-        golden.write_text(text)
-    assert golden.exists(), f"no golden file {golden}: run with GOLDEN_UPDATE=1 and review it"
-    assert text == golden.read_text()
+    assert_golden(GOLDEN / f"{case.name}.conf", _golden_text(case, case.settings))
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
 def test_nginx_accepts_every_case(case: Case) -> None:
     with sandbox(case.settings) as (root, settings):
-        routed = route(
-            case.cluster(),
-            settings,
-            case.configmap,
-            default_secret=case.default_secret,
-            replicas=case.replicas,
-        )
-        payload = parse(write(root, routed.files))
-        if settings.nginx_plus:
-            strip_plus_only(payload)
-        assert_nginx_accepts(root)
+        assert_tree_loads(root, settings, case.route(settings).files)
 
 
 def test_the_golden_directory_holds_only_current_cases() -> None:

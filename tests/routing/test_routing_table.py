@@ -157,6 +157,8 @@ def test_a_configmap_change_regenerates_everything() -> None:
     sim = Sim(three_ingresses())
     update = sim.update(everything=True, configmap={"max-fails": "3"})
     assert set(outcomes(update)) == {"default/a", "default/b", "default/c"}
+    # Every file changed (an empty `changed` would make the next line pass on its own).
+    assert set(update.changed) == {f"conf.d/default-{name}.conf" for name in "abc"}
     assert all("max_fails=3" in str(text) for text in update.changed.values())
 
 
