@@ -84,7 +84,7 @@ def test_two_replicas_one_leader_writes_each_status_once(
     assert {name: written_by(c) for name, c in controllers.items()} == {
         name: (len(NAMES) if name == leader else 0.0) for name in controllers
     }
-    assert all(c.http_status("ready", "/nginx-ready") == 200 for c in controllers.values())
+    assert all(c.ready() for c in controllers.values())
 
 
 def test_a_killed_leader_is_replaced_within_the_lease_duration_and_no_status_is_lost(

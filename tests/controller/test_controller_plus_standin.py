@@ -58,9 +58,7 @@ def test_the_controller_runs_nginx_plus_with_zone_sync_through_the_standin(
         [ingress("cafe", rule("cafe.example.com", path("/coffee", "coffee")), namespace=APP)]
     )
     controller = box.start(standin=True)
-    assert eventually(lambda: controller.http_status("ready", "/nginx-ready") == 200, 60), (
-        controller.output()[-3000:]
-    )
+    assert eventually(controller.ready, 60), controller.output()[-3000:]
     # The real NGINX, underneath the stand-in, routes the Ingress.
     assert eventually(lambda: answer(controller, "cafe.example.com", "/coffee") == "200 coffee")
     assert answer(controller, "unknown.example.com", "/") == "404 "  # the catch-all server
@@ -91,9 +89,7 @@ def test_the_controller_runs_nginx_plus_with_zone_sync_through_the_standin(
 
 def started(box: Harness, *flags: str) -> tuple[Controller, StandinControl]:
     controller = box.start(*flags, standin=True)
-    assert eventually(lambda: controller.http_status("ready", "/nginx-ready") == 200, 60), (
-        controller.output()[-3000:]
-    )
+    assert eventually(controller.ready, 60), controller.output()[-3000:]
     return controller, StandinControl(control_socket(controller.run_dir)).wait()
 
 
@@ -240,7 +236,7 @@ def test_zone_sync_on_and_off_under_rate_limited_and_sticky_ingresses(
             for e in events(cluster)
             if e["involvedObject"].get("resourceVersion") == version
         ] == ["Updated"]
-        assert controller.http_status("ready", "/nginx-ready") == 200
+        assert controller.ready()
         time.sleep(1.1)  # a zone NGINX kept across the reload refills at 1r/s
         got = statuses()
         assert 200 in got and 503 in got, got

@@ -66,7 +66,7 @@ def test_requests_over_the_limit_get_the_reject_code(
         [limited({"nginx.org/limit-req-rate": "1r/s", "nginx.org/limit-req-reject-code": "503"})]
     )
     controller = box.start(plus=False)
-    assert eventually(lambda: controller.http_status("ready", "/nginx-ready") == 200, 30)
+    assert eventually(controller.ready, 30)
     found = statuses(controller, 5)
     assert found[0] == 200 and found.count(503) >= 3, found
     # Without a reject code, NGINX answers 429 (NIC's default), after a pause: a new rate.
@@ -101,7 +101,7 @@ def test_scale_follows_the_ready_controller_replicas(
         [limited({"nginx.org/limit-req-rate": "60r/m", "nginx.org/limit-req-scale": "true"})]
     )
     controller = box.start(plus=False)
-    assert eventually(lambda: controller.http_status("ready", "/nginx-ready") == 200, 30)
+    assert eventually(controller.ready, 30)
     assert rate_in(controller) == "30r/m"  # the harness runs two ready replicas
     pod = cluster.get_object("Pod", NS, f"nginx-ingress-{HASH}-1")
     assert pod is not None

@@ -114,9 +114,7 @@ def world(dev_cluster: DevCluster) -> Iterator[tuple[DevCluster, Harness, dict[s
 
 def start(box: Harness) -> Controller:
     controller = box.start(plus=False)
-    assert eventually(lambda: controller.http_status("ready", "/nginx-ready") == 200, 30), (
-        controller.output()[-3000:]
-    )
+    assert eventually(controller.ready, 30), controller.output()[-3000:]
     return controller
 
 
@@ -308,7 +306,7 @@ def test_watch_namespace_and_the_default_class(
     foreign["spec"]["ingressClassName"] = "someone-else"
     cluster.seed([outside, classless, foreign])
     controller = box.start("-watch-namespace=apps", plus=False)
-    assert eventually(lambda: controller.http_status("ready", "/nginx-ready") == 200, 30)
+    assert eventually(controller.ready, 30)
     assert answered_by(controller, "outside.example.com", "/") == "404"
     assert answered_by(controller, "classless.example.com", "/") == "404"
     cluster.seed(
