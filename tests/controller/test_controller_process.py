@@ -37,19 +37,21 @@ def world(dev_cluster: DevCluster) -> Iterator[Harness]:
         yield created
 
 
-def nginx_pids(controller_pid: int) -> list[int]:
-    """NGINX masters whose parent is the controller process."""
-    found = []
+def process_stats() -> Iterator[tuple[int, list[str]]]:
+    """(pid, the fields of /proc/PID/stat after the command name) of every process."""
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
                 with open(f"/proc/{entry}/stat") as file:
-                    stat = file.read()
+                    fields = file.read().rsplit(")", 1)[-1].split()
             except OSError:
                 continue
-            if stat.rsplit(")", 1)[-1].split()[1] == str(controller_pid):
-                found.append(int(entry))
-    return found
+            yield int(entry), fields
+
+
+def nginx_pids(controller_pid: int) -> list[int]:
+    """NGINX masters whose parent is the controller process."""
+    return [pid for pid, fields in process_stats() if fields[1] == str(controller_pid)]
 
 
 def test_oss_serves_with_real_nginx_and_stops_cleanly_on_sigterm(world: Harness) -> None:
@@ -84,17 +86,9 @@ def test_oss_serves_with_real_nginx_and_stops_cleanly_on_sigterm(world: Harness)
 
 def session_members(session: int) -> list[int]:
     """Live processes of a session (NGINX's master and workers share the master's)."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as file:
-                    fields = file.read().rsplit(")", 1)[-1].split()
-            except OSError:
-                continue
-            if fields[0] != "Z" and int(fields[3]) == session:
-                found.append(int(entry))
-    return found
+    return [
+        pid for pid, fields in process_stats() if fields[0] != "Z" and int(fields[3]) == session
+    ]
 
 
 def test_nginx_killed_from_outside_makes_the_controller_exit_non_zero(world: Harness) -> None:
