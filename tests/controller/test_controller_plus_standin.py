@@ -72,9 +72,7 @@ def test_the_controller_runs_nginx_plus_with_zone_sync_through_the_standin(
     # The Plus API stub lists the Ingress's upstream with the backend's address: through the
     # control socket, and through the status port's read-only API (the real NGINX proxies).
     backend = f"127.0.0.1:{coffee.port}"
-    control = StandinControl(control_socket(controller.run_dir)).wait()
-    upstreams = control.state()["upstreams"]
-    (name,) = [u for u, servers in upstreams.items() if backend in {s["server"] for s in servers}]
+    name = upstream_of(StandinControl(control_socket(controller.run_dir)).wait(), backend)
     assert name.startswith(f"{APP}-cafe")
     status_api = PlusApiClient(f"http://127.0.0.1:{controller.ports['status']}/api", timeout=3)
     assert [s.server for s in status_api.upstream_servers(name)] == [backend]
