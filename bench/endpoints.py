@@ -20,11 +20,8 @@ from __future__ import annotations
 import argparse
 import http.client
 import multiprocessing
-import os
 import re
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -39,7 +36,8 @@ from nginx_ingress.nginx.plusapi import PlusApiClient, PlusApiError
 
 sys.path.insert(0, str(Path(__file__).parent))
 from cluster_objects import NAMESPACE, endpoint_slice
-from startup import COMMAND, free_port, ready, serve
+from controller_run import start
+from startup import serve
 
 STANDIN = Path(sys.executable).parent / "nginx-plus-standin"
 SERVICE = "app-0-a"
@@ -77,44 +75,22 @@ def wait_until(condition: Callable[[], bool], timeout: float = 600) -> None:
 
 def run_mode(plus: bool, kubeconfig: str, root: Path, changes: int) -> tuple[list[float], float]:
     """Latencies of each change (seconds), and the reloads they caused."""
-    ports = {name: free_port() for name in ("http", "https", "status", "ready", "metrics")}
-    conf, run_dir = root / "conf", root / "run"
-    command = [
-        str(COMMAND),
-        "run",
-        f"--kubeconfig={kubeconfig}",
-        f"--conf-dir={conf}",
-        f"--run-dir={run_dir}",
-        f"-default-http-listener-port={ports['http']}",
-        f"-default-https-listener-port={ports['https']}",
-        f"-nginx-status-port={ports['status']}",
-        f"-ready-status-port={ports['ready']}",
-        f"-prometheus-metrics-listen-port={ports['metrics']}",
-        "--reload-quiet-period=1ms",
-        "--reload-max-delay=5ms",
-        "-log-level=warning",
-    ]
+    flags = ["--reload-quiet-period=1ms", "--reload-max-delay=5ms"]
     if plus:
-        command += ["-nginx-plus", f"-nginx-binary={STANDIN}"]
-    environment = {**os.environ, "POD_NAMESPACE": "nginx-ingress", "POD_NAME": "bench"}
-    log = root / "controller.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            command, stdout=output, stderr=subprocess.STDOUT, env=environment
-        )
+        flags += ["-nginx-plus", f"-nginx-binary={STANDIN}"]
+    controller = start(kubeconfig, root, *flags)
+    ports = controller.ports
     api = connect(kubeconfig)
     plus_api = PlusApiClient(
-        "http://nginx-plus-api/api", unix_socket=str(run_dir / "nginx-plus-api.sock"), timeout=5
+        "http://nginx-plus-api/api",
+        unix_socket=str(controller.run_dir / "nginx-plus-api.sock"),
+        timeout=5,
     )
     try:
-        deadline = time.monotonic() + 3600
-        while not ready(ports["ready"]):
-            if process.poll() is not None or time.monotonic() > deadline:
-                sys.exit(f"the controller did not become ready:\n{log.read_text()[-3000:]}")
-            time.sleep(0.02)
+        controller.wait_ready()
         upstream = ""
         if plus:
-            text = (conf / "conf.d" / f"{NAMESPACE}-app-0.conf").read_text()
+            text = (controller.conf / "conf.d" / f"{NAMESPACE}-app-0.conf").read_text()
             upstream = re.findall(r"upstream (\S+) \{", text)[0]
             assert upstream.endswith(f"-{SERVICE}-80"), upstream
         reloads = metric(ports["metrics"], RELOADS)
@@ -153,8 +129,7 @@ def run_mode(plus: bool, kubeconfig: str, root: Path, changes: int) -> tuple[lis
             assert updates >= changes, f"{updates} upstream updates through the API"
         return latencies, metric(ports["metrics"], RELOADS) - reloads
     finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(120)
+        controller.stop(120)
 
 
 def summary(latencies: list[float]) -> str:

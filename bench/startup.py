@@ -13,12 +13,8 @@ NGINX once and confirms it serves. Baseline, in the same run: NGINX's own
 from __future__ import annotations
 
 import argparse
-import http.client
 import multiprocessing
 import multiprocessing.connection
-import os
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,8 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from cluster_objects import NAMESPACE, cluster
-
-COMMAND = Path(sys.executable).parent / "nginx-ingress"
+from controller_run import start
 
 
 def serve(size: int, directory: str, connection: multiprocessing.connection.Connection) -> None:
@@ -48,23 +43,6 @@ def serve(size: int, directory: str, connection: multiprocessing.connection.Conn
         connection.recv()
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def ready(port: int) -> bool:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-    try:
-        connection.request("GET", "/nginx-ready")
-        return connection.getresponse().status == 200
-    except OSError:
-        return False
-    finally:
-        connection.close()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ingresses", type=int, default=10_000)
@@ -77,47 +55,29 @@ def main() -> None:
         )
         server.start()
         kubeconfig = ours.recv()
-        ports = {name: free_port() for name in ("http", "https", "status", "ready", "metrics")}
-        conf, run_dir = root / "conf", root / "run"
-        command = [
-            str(COMMAND),
-            "run",
-            f"--kubeconfig={kubeconfig}",
-            f"--conf-dir={conf}",
-            f"--run-dir={run_dir}",
-            f"-default-http-listener-port={ports['http']}",
-            f"-default-https-listener-port={ports['https']}",
-            f"-nginx-status-port={ports['status']}",
-            f"-ready-status-port={ports['ready']}",
-            f"-prometheus-metrics-listen-port={ports['metrics']}",
-            "-log-level=warning",
-        ]
-        environment = {**os.environ, "POD_NAMESPACE": "nginx-ingress", "POD_NAME": "bench"}
-        log = root / "controller.log"
-        with log.open("wb") as output:
-            start = time.perf_counter()
-            process = subprocess.Popen(
-                command, stdout=output, stderr=subprocess.STDOUT, env=environment
-            )
+        controller = start(kubeconfig, root)
         try:
-            deadline = time.monotonic() + 3600
-            while not ready(ports["ready"]):
-                if process.poll() is not None or time.monotonic() > deadline:
-                    sys.exit(f"the controller did not become ready:\n{log.read_text()[-3000:]}")
-                time.sleep(0.02)
-            to_ready = time.perf_counter() - start
-            files = sum(1 for p in (conf / "conf.d").glob("*.conf"))
+            controller.wait_ready()
+            to_ready = time.perf_counter() - controller.started
+            files = sum(1 for p in (controller.conf / "conf.d").glob("*.conf"))
             clock = time.perf_counter()
             check = subprocess.run(
-                ["nginx", "-t", "-q", "-p", f"{run_dir}/", "-c", str(conf / "nginx.conf")],
+                [
+                    "nginx",
+                    "-t",
+                    "-q",
+                    "-p",
+                    f"{controller.run_dir}/",
+                    "-c",
+                    str(controller.conf / "nginx.conf"),
+                ],
                 capture_output=True,
                 check=False,
             )
             test_seconds = time.perf_counter() - clock
             assert check.returncode == 0, check.stderr.decode()
         finally:
-            process.send_signal(signal.SIGTERM)
-            process.wait(60)
+            controller.stop(60)
             ours.send("stop")
             server.join(30)
     print(

@@ -131,25 +131,25 @@ def kubeconfig(port: int, directory: Path) -> Path:
 
 def start_controller(port: int, directory: Path, rate: float) -> subprocess.Popen[bytes]:
     command = Path(sys.executable).parent / "nginx-ingress"
-    log = (directory / "controller.log").open("wb")
-    return subprocess.Popen(
-        [
-            str(command),
-            "run",
-            f"--kubeconfig={kubeconfig(port, directory)}",
-            f"-nginx-configmaps={NS}/nginx-config",
-            f"--conf-dir={directory / 'conf'}",
-            f"--run-dir={directory / 'run'}",
-            "-render-only",
-            "-ready-status=false",
-            "-enable-prometheus-metrics=false",
-            f"-status-update-rate={rate:g}",
-            "-log-level=warning",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "POD_NAMESPACE": NS, "POD_NAME": POD},
-    )
+    with (directory / "controller.log").open("wb") as log:
+        return subprocess.Popen(
+            [
+                str(command),
+                "run",
+                f"--kubeconfig={kubeconfig(port, directory)}",
+                f"-nginx-configmaps={NS}/nginx-config",
+                f"--conf-dir={directory / 'conf'}",
+                f"--run-dir={directory / 'run'}",
+                "-render-only",
+                "-ready-status=false",
+                "-enable-prometheus-metrics=false",
+                f"-status-update-rate={rate:g}",
+                "-log-level=warning",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "POD_NAMESPACE": NS, "POD_NAME": POD},
+        )
 
 
 class Observer:

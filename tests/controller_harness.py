@@ -25,7 +25,7 @@ from typing import Any
 from prometheus_client.parser import text_string_to_metric_families
 
 from nginx_ingress.deathsignal import death_signal_setter
-from nginx_ingress_dev.devcluster import DevCluster
+from nginx_ingress_dev.devcluster import DevCluster, RbacAuthorizer
 
 from backends import Backend, backends
 from nginx_check import nginx_binary
@@ -126,6 +126,27 @@ ROUTING_READS: list[dict[str, Any]] = [
 ]
 """What every controller reads cluster-wide to route, for tests that enforce RBAC."""
 
+SA_TOKEN = "sa-token"
+"""The controller's ServiceAccount token on an `rbac_cluster`."""
+
+
+def rbac_cluster(factory: Callable[..., DevCluster], rules: list[dict[str, Any]]) -> DevCluster:
+    """A local API server that enforces RBAC: the controller's ServiceAccount (`SA_TOKEN`)
+    holds `rules` in `NS`, and `ROUTING_READS`."""
+    rbac = RbacAuthorizer.from_manifests(
+        [
+            {"kind": "Role", "metadata": {"name": "controller", "namespace": NS}, "rules": rules},
+            {
+                "kind": "RoleBinding",
+                "metadata": {"name": "controller", "namespace": NS},
+                "roleRef": {"kind": "Role", "name": "controller"},
+                "subjects": [{"kind": "ServiceAccount", "name": "nginx-ingress", "namespace": NS}],
+            },
+            *ROUTING_READS,
+        ]
+    )
+    return factory(tokens={SA_TOKEN: f"system:serviceaccount:{NS}:nginx-ingress"}, rbac=rbac)
+
 
 def seed_cluster(cluster: DevCluster, replicas: int = 2) -> None:
     """Seed the objects in order, giving each owner reference its owner's real uid."""
@@ -210,6 +231,10 @@ class Controller:
             return None
         finally:
             connection.close()
+
+    def ready(self) -> bool:
+        """`/nginx-ready` answers 200."""
+        return self.http_status("ready", "/nginx-ready") == 200
 
     def request(
         self, port_name: str, path: str, *, host: str | None = None

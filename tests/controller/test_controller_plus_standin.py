@@ -58,9 +58,7 @@ def test_the_controller_runs_nginx_plus_with_zone_sync_through_the_standin(
         [ingress("cafe", rule("cafe.example.com", path("/coffee", "coffee")), namespace=APP)]
     )
     controller = box.start(standin=True)
-    assert eventually(lambda: controller.http_status("ready", "/nginx-ready") == 200, 60), (
-        controller.output()[-3000:]
-    )
+    assert eventually(controller.ready, 60), controller.output()[-3000:]
     # The real NGINX, underneath the stand-in, routes the Ingress.
     assert eventually(lambda: answer(controller, "cafe.example.com", "/coffee") == "200 coffee")
     assert answer(controller, "unknown.example.com", "/") == "404 "  # the catch-all server
@@ -74,9 +72,7 @@ def test_the_controller_runs_nginx_plus_with_zone_sync_through_the_standin(
     # The Plus API stub lists the Ingress's upstream with the backend's address: through the
     # control socket, and through the status port's read-only API (the real NGINX proxies).
     backend = f"127.0.0.1:{coffee.port}"
-    control = StandinControl(control_socket(controller.run_dir)).wait()
-    upstreams = control.state()["upstreams"]
-    (name,) = [u for u, servers in upstreams.items() if backend in {s["server"] for s in servers}]
+    name = upstream_of(StandinControl(control_socket(controller.run_dir)).wait(), backend)
     assert name.startswith(f"{APP}-cafe")
     status_api = PlusApiClient(f"http://127.0.0.1:{controller.ports['status']}/api", timeout=3)
     assert [s.server for s in status_api.upstream_servers(name)] == [backend]
@@ -91,9 +87,7 @@ def test_the_controller_runs_nginx_plus_with_zone_sync_through_the_standin(
 
 def started(box: Harness, *flags: str) -> tuple[Controller, StandinControl]:
     controller = box.start(*flags, standin=True)
-    assert eventually(lambda: controller.http_status("ready", "/nginx-ready") == 200, 60), (
-        controller.output()[-3000:]
-    )
+    assert eventually(controller.ready, 60), controller.output()[-3000:]
     return controller, StandinControl(control_socket(controller.run_dir)).wait()
 
 
@@ -240,7 +234,7 @@ def test_zone_sync_on_and_off_under_rate_limited_and_sticky_ingresses(
             for e in events(cluster)
             if e["involvedObject"].get("resourceVersion") == version
         ] == ["Updated"]
-        assert controller.http_status("ready", "/nginx-ready") == 200
+        assert controller.ready()
         time.sleep(1.1)  # a zone NGINX kept across the reload refills at 1r/s
         got = statuses()
         assert 200 in got and 503 in got, got

@@ -11,18 +11,19 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from nginx_ingress.nginx.confirm import config_version
-from nginx_ingress_dev.devcluster import DevCluster, RbacAuthorizer, RequestRecord
+from nginx_ingress_dev.devcluster import DevCluster, RequestRecord
 
 from controller_harness import (
     COMMAND,
     NS,
-    ROUTING_READS,
+    SA_TOKEN,
     SERVICE,
     Harness,
     events,
     eventually,
     handled,
     harness,
+    rbac_cluster,
     seed_cluster,
     set_configmap,
 )
@@ -36,19 +37,21 @@ def world(dev_cluster: DevCluster) -> Iterator[Harness]:
         yield created
 
 
-def nginx_pids(controller_pid: int) -> list[int]:
-    """NGINX masters whose parent is the controller process."""
-    found = []
+def process_stats() -> Iterator[tuple[int, list[str]]]:
+    """(pid, the fields of /proc/PID/stat after the command name) of every process."""
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
                 with open(f"/proc/{entry}/stat") as file:
-                    stat = file.read()
+                    fields = file.read().rsplit(")", 1)[-1].split()
             except OSError:
                 continue
-            if stat.rsplit(")", 1)[-1].split()[1] == str(controller_pid):
-                found.append(int(entry))
-    return found
+            yield int(entry), fields
+
+
+def nginx_pids(controller_pid: int) -> list[int]:
+    """NGINX masters whose parent is the controller process."""
+    return [pid for pid, fields in process_stats() if fields[1] == str(controller_pid)]
 
 
 def test_oss_serves_with_real_nginx_and_stops_cleanly_on_sigterm(world: Harness) -> None:
@@ -56,7 +59,7 @@ def test_oss_serves_with_real_nginx_and_stops_cleanly_on_sigterm(world: Harness)
     version = set_configmap(cluster, {"proxy-read-timeout": "42s"})
     controller = world.start(plus=False)
     assert controller.http_status("ready", "/nginx-ready") in (None, 503)
-    assert eventually(lambda: controller.http_status("ready", "/nginx-ready") == 200)
+    assert eventually(controller.ready)
     assert eventually(lambda: handled(cluster, version))
     assert "proxy_read_timeout 42s;" in controller.main()
     assert controller.http_status("http", "/anything") == 404  # NGINX's catch-all server answers
@@ -83,17 +86,9 @@ def test_oss_serves_with_real_nginx_and_stops_cleanly_on_sigterm(world: Harness)
 
 def session_members(session: int) -> list[int]:
     """Live processes of a session (NGINX's master and workers share the master's)."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as file:
-                    fields = file.read().rsplit(")", 1)[-1].split()
-            except OSError:
-                continue
-            if fields[0] != "Z" and int(fields[3]) == session:
-                found.append(int(entry))
-    return found
+    return [
+        pid for pid, fields in process_stats() if fields[0] != "Z" and int(fields[3]) == session
+    ]
 
 
 def test_nginx_killed_from_outside_makes_the_controller_exit_non_zero(world: Harness) -> None:
@@ -101,7 +96,7 @@ def test_nginx_killed_from_outside_makes_the_controller_exit_non_zero(world: Har
     and the next start failed with "Address already in use"."""
     set_configmap(world.cluster, {})
     controller = world.start(plus=False)
-    assert eventually(lambda: controller.http_status("ready", "/nginx-ready") == 200)
+    assert eventually(controller.ready)
     (master,) = nginx_pids(controller.process.pid)
     assert len(session_members(master)) > 1  # the master and its workers
     os.kill(master, signal.SIGKILL)
@@ -110,7 +105,7 @@ def test_nginx_killed_from_outside_makes_the_controller_exit_non_zero(world: Har
     assert session_members(master) == []
     assert controller.http_status("http", "/") is None
     again = world.start(plus=False, root=controller.root)
-    assert eventually(lambda: again.http_status("ready", "/nginx-ready") == 200)
+    assert eventually(again.ready)
 
 
 def test_the_controller_killed_takes_nginx_with_it(world: Harness) -> None:
@@ -118,7 +113,7 @@ def test_the_controller_killed_takes_nginx_with_it(world: Harness) -> None:
     sends the master SIGTERM (PR_SET_PDEATHSIG), and the master ends its workers."""
     set_configmap(world.cluster, {})
     controller = world.start(plus=False)
-    assert eventually(lambda: controller.http_status("ready", "/nginx-ready") == 200)
+    assert eventually(controller.ready)
     (master,) = nginx_pids(controller.process.pid)
     controller.process.kill()
     assert controller.process.wait(10) == -signal.SIGKILL
@@ -156,25 +151,11 @@ def test_a_forbidden_service_create_is_reported_retried_and_serving_goes_on(
         {"apiGroups": ["apps"], "resources": ["deployments", "replicasets"], "verbs": read},
         {"apiGroups": [""], "resources": ["events"], "verbs": ["create"]},
     ]
-    rbac = RbacAuthorizer.from_manifests(
-        [
-            {"kind": "Role", "metadata": {"name": "controller", "namespace": NS}, "rules": rules},
-            {
-                "kind": "RoleBinding",
-                "metadata": {"name": "controller", "namespace": NS},
-                "roleRef": {"kind": "Role", "name": "controller"},
-                "subjects": [{"kind": "ServiceAccount", "name": "nginx-ingress", "namespace": NS}],
-            },
-            *ROUTING_READS,
-        ]
-    )
-    cluster = dev_cluster_factory(
-        tokens={"sa-token": f"system:serviceaccount:{NS}:nginx-ingress"}, rbac=rbac
-    )
+    cluster = rbac_cluster(dev_cluster_factory, rules)
     seed_cluster(cluster)
     set_configmap(cluster, {"zone-sync": "true"})
     with harness(cluster) as world:
-        world.kubeconfig = cluster.write_kubeconfig(world.root / "kubeconfig-sa", token="sa-token")
+        world.kubeconfig = cluster.write_kubeconfig(world.root / "kubeconfig-sa", token=SA_TOKEN)
         controller = world.start()
         assert eventually(lambda: bool(events(cluster, "ZoneSyncServiceFailed")))
         (failed,) = events(cluster, "ZoneSyncServiceFailed")
@@ -190,7 +171,7 @@ def test_a_forbidden_service_create_is_reported_retried_and_serving_goes_on(
         assert eventually(lambda: len(creates()) >= 3, 20)
         assert all(r.status == 403 for r in creates())
         assert controller.main() != "" and "zone_sync" not in controller.main()
-        assert controller.alive() and controller.http_status("ready", "/nginx-ready") == 200
+        assert controller.alive() and controller.ready()
         assert len(events(cluster, "ZoneSyncServiceFailed")) == 1  # once per distinct error
 
 

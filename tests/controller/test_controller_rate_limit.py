@@ -50,6 +50,17 @@ def world(dev_cluster: DevCluster) -> Iterator[tuple[DevCluster, Harness, Backen
         yield dev_cluster, box, started["web"]
 
 
+def serving(
+    world: tuple[DevCluster, Harness, Backend], annotations: dict[str, str]
+) -> tuple[DevCluster, Controller]:
+    """The `limited` Ingress with `annotations`, and an NGINX OSS controller ready to serve it."""
+    cluster, box, _ = world
+    cluster.seed([limited(annotations)])
+    controller = box.start(plus=False)
+    assert eventually(controller.ready, 30)
+    return cluster, controller
+
+
 def statuses(controller: Controller, count: int) -> list[int]:
     found = []
     for _ in range(count):
@@ -61,12 +72,9 @@ def statuses(controller: Controller, count: int) -> list[int]:
 def test_requests_over_the_limit_get_the_reject_code(
     world: tuple[DevCluster, Harness, Backend],
 ) -> None:
-    cluster, box, _ = world
-    cluster.seed(
-        [limited({"nginx.org/limit-req-rate": "1r/s", "nginx.org/limit-req-reject-code": "503"})]
+    cluster, controller = serving(
+        world, {"nginx.org/limit-req-rate": "1r/s", "nginx.org/limit-req-reject-code": "503"}
     )
-    controller = box.start(plus=False)
-    assert eventually(lambda: controller.http_status("ready", "/nginx-ready") == 200, 30)
     found = statuses(controller, 5)
     assert found[0] == 200 and found.count(503) >= 3, found
     # Without a reject code, NGINX answers 429 (NIC's default), after a pause: a new rate.
@@ -96,12 +104,9 @@ def rate_in(controller: Controller) -> str | None:
 def test_scale_follows_the_ready_controller_replicas(
     world: tuple[DevCluster, Harness, Backend],
 ) -> None:
-    cluster, box, _ = world
-    cluster.seed(
-        [limited({"nginx.org/limit-req-rate": "60r/m", "nginx.org/limit-req-scale": "true"})]
+    cluster, controller = serving(
+        world, {"nginx.org/limit-req-rate": "60r/m", "nginx.org/limit-req-scale": "true"}
     )
-    controller = box.start(plus=False)
-    assert eventually(lambda: controller.http_status("ready", "/nginx-ready") == 200, 30)
     assert rate_in(controller) == "30r/m"  # the harness runs two ready replicas
     pod = cluster.get_object("Pod", NS, f"nginx-ingress-{HASH}-1")
     assert pod is not None

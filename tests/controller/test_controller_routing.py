@@ -5,7 +5,6 @@ through NGINX."""
 from __future__ import annotations
 
 import datetime
-import http.client
 import socket
 import ssl
 from collections.abc import Callable, Iterator
@@ -15,20 +14,9 @@ import pytest
 
 from nginx_ingress_dev.devcluster import DevCluster
 
-from backends import Backend, backends
+from backends import Backend
 from certificates import make_certificate
-from controller_harness import Controller, Harness, eventually, harness, seed_cluster
-
-APP = "apps"
-
-
-def service(name: str, port: int = 80, port_name: str = "") -> dict[str, Any]:
-    return {
-        "apiVersion": "v1",
-        "kind": "Service",
-        "metadata": {"namespace": APP, "name": name},
-        "spec": {"ports": [{"name": port_name, "port": port, "protocol": "TCP"}]},
-    }
+from controller_harness import APP, Controller, Harness, app_service, app_world, eventually
 
 
 def path(path: str, backend: str, path_type: str = "Prefix", port: int = 80) -> dict[str, Any]:
@@ -61,21 +49,9 @@ def rule(host: str, *paths: dict[str, Any]) -> dict[str, Any]:
     return {"host": host, "http": {"paths": list(paths)}}
 
 
-def get(controller: Controller, host: str, target: str) -> tuple[int, str] | None:
-    connection = http.client.HTTPConnection("127.0.0.1", controller.ports["http"], timeout=3)
-    try:
-        connection.request("GET", target, headers={"Host": host})
-        response = connection.getresponse()
-        return response.status, response.read().decode()
-    except OSError:
-        return None
-    finally:
-        connection.close()
-
-
 def answered_by(controller: Controller, host: str, target: str) -> str | None:
     """The name of the backend that answered, "<status>" for NGINX's own answer."""
-    answer = get(controller, host, target)
+    answer = controller.request("http", target, host=host)
     if answer is None:
         return None
     status, body = answer
@@ -103,20 +79,13 @@ def tls_subject(controller: Controller, server_name: str) -> str | None:
 
 @pytest.fixture
 def world(dev_cluster: DevCluster) -> Iterator[tuple[DevCluster, Harness, dict[str, Backend]]]:
-    seed_cluster(dev_cluster)
-    dev_cluster.seed([{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": APP}}])
-    with backends("coffee", "tea", "juice") as started, harness(dev_cluster) as box:
-        for name, backend in started.items():
-            dev_cluster.seed([service(name)])
-            dev_cluster.publish_endpoints(APP, name, ["127.0.0.1"], backend.port)
+    with app_world(dev_cluster, "coffee", "tea", "juice") as (box, started):
         yield dev_cluster, box, started
 
 
 def start(box: Harness) -> Controller:
     controller = box.start(plus=False)
-    assert eventually(lambda: controller.http_status("ready", "/nginx-ready") == 200, 30), (
-        controller.output()[-3000:]
-    )
+    assert eventually(controller.ready, 30), controller.output()[-3000:]
     return controller
 
 
@@ -154,11 +123,11 @@ def test_host_and_path_routing_with_exact_and_prefix_boundaries(
     assert answered_by(controller, "unknown.example.com", "/") == "404"  # the default server
     # No rule of the host owns `/`: 404, never NGINX's default root (Debian's welcome page).
     assert answered_by(controller, "menu.example.com", "/coffee") == "coffee"
-    root = get(controller, "menu.example.com", "/")
+    root = controller.request("http", "/", host="menu.example.com")
     assert root is not None and root[0] == 404 and "Welcome" not in root[1], root
     assert answered_by(controller, "menu.example.com", "/coffeehouse") == "404"
     assert answered_by(controller, "menu.example.com", "/index.html") == "404"
-    answer = get(controller, "cafe.example.com", "/coffee/x?y=1")
+    answer = controller.request("http", "/coffee/x?y=1", host="cafe.example.com")
     assert answer is not None and answer[1].split()[1:3] == ["cafe.example.com", "/coffee/x?y=1"]
     metrics = controller.metrics()
     assert 'nginx_ingress_controller_ingress_resources_total{class="nginx",type="regular"} 1.0' in (
@@ -173,7 +142,7 @@ def test_no_endpoints_answers_502_and_an_endpoint_change_is_served(
     world: tuple[DevCluster, Harness, dict[str, Backend]],
 ) -> None:
     cluster, box, started = world
-    cluster.seed([service("empty")])
+    cluster.seed([app_service("empty")])
     cluster.seed([ingress("shop", [rule("shop.example.com", path("/", "empty"))])])
     controller = start(box)
     assert answered_by(controller, "shop.example.com", "/") == "502"
@@ -298,7 +267,7 @@ def test_watch_namespace_and_the_default_class(
 ) -> None:
     """-watch-namespace limits what is served; an IngressClass marked default claims the
     Ingresses without a class; another class is ignored without a word."""
-    cluster, box, started = world
+    cluster, box, _ = world
     cluster.seed([{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "elsewhere"}}])
     outside = ingress("outside", [rule("outside.example.com", path("/", "coffee"))])
     outside["metadata"]["namespace"] = "elsewhere"
@@ -308,7 +277,7 @@ def test_watch_namespace_and_the_default_class(
     foreign["spec"]["ingressClassName"] = "someone-else"
     cluster.seed([outside, classless, foreign])
     controller = box.start("-watch-namespace=apps", plus=False)
-    assert eventually(lambda: controller.http_status("ready", "/nginx-ready") == 200, 30)
+    assert eventually(controller.ready, 30)
     assert answered_by(controller, "outside.example.com", "/") == "404"
     assert answered_by(controller, "classless.example.com", "/") == "404"
     cluster.seed(
@@ -330,7 +299,6 @@ def test_watch_namespace_and_the_default_class(
     assert not _events(cluster, "foreign", "Rejected") and not [
         e for e in cluster.objects("Event", "elsewhere") if e["involvedObject"]["name"] == "outside"
     ]
-    assert started  # the backends serve the Services the fixture published
 
 
 def test_the_controller_refuses_to_start_without_its_ingress_class(

@@ -47,16 +47,12 @@ def refused(controller: Controller) -> str:
     return line
 
 
-def ready(controller: Controller) -> bool:
-    return controller.http_status("ready", "/nginx-ready") == 200
-
-
 def test_oss_on_debian_nginx_loads_the_stream_module_by_itself(world: Harness) -> None:
     """The README's command has no -load-module: Debian's NGINX refused `stream {}` and the
     controller retried for ever at 503."""
     set_configmap(world.cluster, {})
     controller = world.start(plus=False)
-    assert eventually(lambda: ready(controller))
+    assert eventually(controller.ready)
     main = controller.main()
     assert main.count("load_module ") == 1
     assert "load_module /usr/lib/nginx/modules/ngx_stream_module.so;" in main
@@ -95,7 +91,7 @@ def test_a_module_given_by_hand_too_is_loaded_once(world: Harness) -> None:
     set_configmap(world.cluster, {})
     module = "/usr/lib/nginx/modules/ngx_stream_module.so"
     controller = world.start(f"-load-module={module}", f"--load-module={module}", plus=False)
-    assert eventually(lambda: ready(controller))
+    assert eventually(controller.ready)
     assert controller.main().count(f"load_module {module};") == 1
 
 
@@ -112,7 +108,7 @@ def test_without_a_stream_module_the_block_goes_and_zone_sync_is_refused(
     controller = world.start(
         "-nginx-plus", f"-nginx-binary={binary}", "-nginx-status=false", plus=False
     )
-    assert eventually(lambda: ready(controller))
+    assert eventually(controller.ready)
     assert eventually(lambda: handled(cluster, version))
     (refusal,) = [
         e
@@ -147,12 +143,12 @@ def test_take_over_conf_dir_takes_it_and_marks_it(world: Harness) -> None:
     (theirs / "conf.d").mkdir(parents=True)
     (theirs / "conf.d" / "site.conf").write_text("server {}\n")
     controller = world.start(f"--conf-dir={theirs}", "-take-over-conf-dir", plus=False)
-    assert eventually(lambda: ready(controller))
+    assert eventually(controller.ready)
     assert eventually(lambda: not (theirs / "conf.d" / "site.conf").exists())
     assert (theirs / ".nginx-ingress-managed").is_file()
     assert controller.stop() == 0
     again = world.start(f"--conf-dir={theirs}", plus=False)  # ours now: no flag needed
-    assert eventually(lambda: ready(again))
+    assert eventually(again.ready)
 
 
 def test_a_port_another_process_holds_is_tried_again(world: Harness) -> None:
@@ -176,7 +172,7 @@ def test_a_port_another_process_holds_is_tried_again(world: Harness) -> None:
 
         assert eventually(reported, 30)
         assert controller.alive() and controller.http_status("ready", "/nginx-ready") == 503
-    assert eventually(lambda: ready(controller), 60)
+    assert eventually(controller.ready, 60)
     assert controller.http_status("http", "/") == 404
 
 

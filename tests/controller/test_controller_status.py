@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from nginx_ingress_dev.devcluster import DevCluster, RbacAuthorizer
+from nginx_ingress_dev.devcluster import DevCluster
 from status_helpers import (
     APP,
     LOCK,
@@ -27,10 +27,11 @@ from status_helpers import (
 from controller_harness import (
     HASH,
     NS,
-    ROUTING_READS,
+    SA_TOKEN,
     Harness,
     eventually,
     harness,
+    rbac_cluster,
     seed_cluster,
     set_configmap,
 )
@@ -198,28 +199,14 @@ def test_a_forbidden_status_write_is_reported_and_routing_goes_on(
         },
         {"apiGroups": [""], "resources": ["events"], "verbs": ["create"]},
     ]
-    rbac = RbacAuthorizer.from_manifests(
-        [
-            {"kind": "Role", "metadata": {"name": "controller", "namespace": NS}, "rules": rules},
-            {
-                "kind": "RoleBinding",
-                "metadata": {"name": "controller", "namespace": NS},
-                "roleRef": {"kind": "Role", "name": "controller"},
-                "subjects": [{"kind": "ServiceAccount", "name": "nginx-ingress", "namespace": NS}],
-            },
-            *ROUTING_READS,
-        ]
-    )
-    cluster: DevCluster = dev_cluster_factory(
-        tokens={"sa-token": f"system:serviceaccount:{NS}:nginx-ingress"}, rbac=rbac
-    )
+    cluster = rbac_cluster(dev_cluster_factory, rules)
     seed_cluster(cluster, replicas=1)
     seed_ingresses(cluster, NAMES)
     set_configmap(cluster, {"external-status-address": "192.0.2.10"})
     with harness(cluster) as box:
-        box.kubeconfig = cluster.write_kubeconfig(box.root / "sa.kubeconfig", token="sa-token")
+        box.kubeconfig = cluster.write_kubeconfig(box.root / "sa.kubeconfig", token=SA_TOKEN)
         controller = box.start(plus=False)
-        assert eventually(lambda: controller.http_status("ready", "/nginx-ready") == 200, 30)
+        assert eventually(controller.ready, 30)
         assert eventually(lambda: lease_holder(cluster) == POD, 20)
         assert eventually(
             lambda: (
@@ -233,14 +220,14 @@ def test_a_forbidden_status_write_is_reported_and_routing_goes_on(
         warnings = [x for x in lines if "WARNING" in x]
         assert warnings and len(warnings) < len(NAMES), lines[:3]
         assert "403" in warnings[0]
-        assert controller.http_status("ready", "/nginx-ready") == 200
+        assert controller.ready()
 
 
 def test_status_and_election_can_be_switched_off(world: tuple[DevCluster, Harness]) -> None:
     cluster, box = world
     set_configmap(cluster, {"external-status-address": "192.0.2.10"})
     quiet = box.start("-report-ingress-status=false")
-    assert eventually(lambda: quiet.http_status("ready", "/nginx-ready") == 200, 30)
+    assert eventually(quiet.ready, 30)
     time.sleep(1.0)
     assert status_writes(cluster) == {}
     assert cluster.get_object("Lease", NS, LOCK) is None

@@ -60,7 +60,7 @@ def test_starts_without_zone_sync_then_false(world: Harness) -> None:
     assert "zone_sync;" not in controller.main() and "zone_sync_server" not in controller.main()
     assert service(cluster) is None
     assert not events(cluster, "InvalidValue")
-    assert controller.http_status("ready", "/nginx-ready") == 200
+    assert controller.ready()
 
 
 def test_enable_creates_the_service_before_the_block(world: Harness) -> None:

@@ -71,9 +71,7 @@ def tls_configmap(cluster: DevCluster, port: int, **extra: str) -> str:
 
 def started(box: Harness, *flags: str) -> Controller:
     controller = box.start(*flags, standin=True)
-    assert eventually(lambda: controller.http_status("ready", "/nginx-ready") == 200, 60), (
-        controller.output()[-3000:]
-    )
+    assert eventually(controller.ready, 60), controller.output()[-3000:]
     return controller
 
 
@@ -239,7 +237,7 @@ def test_the_secret_deleted_turns_zone_sync_off_and_restored_on(
     (invalid,) = reasons(cluster, "ZoneSyncTLSInvalid")
     assert f"Secret {NS}/{SECRET} does not exist" in invalid and "stays off" in invalid
     assert coffee(controller) == 200  # NGINX keeps serving HTTP
-    assert controller.http_status("ready", "/nginx-ready") == 200
+    assert controller.ready()
     assert eventually(lambda: f"{EXPIRY}{{" not in controller.metrics())  # no sample
 
     cluster.seed([good.secret(NS, SECRET)])
