@@ -60,7 +60,7 @@ def test_an_unreadable_own_pod_is_read_again_with_a_backoff_not_per_sync(
     cluster, box, backend = world
     cluster.seed([scaled_ingress()])
     controller = box.start(plus=False, pod=MISSING)
-    assert eventually(lambda: controller.http_status("ready", "/nginx-ready") == 200, 30)
+    assert eventually(controller.ready, 30)
     rate_file = controller.conf_dir / "conf.d" / f"{APP}-limited.conf"
     assert "rate=1r/s;" in rate_file.read_text()  # one replica counted: the rate as given
     assert eventually(lambda: "counts 1 replica" in controller.output())

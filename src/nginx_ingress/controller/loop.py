@@ -403,8 +403,7 @@ class Controller:
             selector = self._zone_sync.selector()  # no request while its backoff lasts
         except KubeError as error:
             self._replicas_problem = (
-                f"cannot read the controller's own Pod ({error}): limit-req-scale counts "
-                "1 replica"
+                f"cannot read the controller's own Pod ({error}): limit-req-scale counts 1 replica"
             )
             return False
         self._replicas.start(selector)
