@@ -137,6 +137,10 @@ class Controller:
         self._reported: tuple[str, str, Summary] | None = None
         self._parsed: tuple[object, ParseResult] | None = None
         self._main: dict[str, str] = {}
+        self._main_rendered: tuple[tuple[object, ...], dict[str, str]] | None = None
+        """The main files' inputs and the files rendered from them: most syncs (an endpoint
+        change) change none of them, and rendering nginx.conf again would be wasted."""
+        self._default_secret_problem: str | None = None
         self._unreported: list[IngressReport] = []
         self._first_apply = True
         self._inputs: tuple[bool, int] = (False, 1)
@@ -459,26 +463,33 @@ class Controller:
                 certificate = DEFAULT_SECRET_FILE
             else:
                 why = "does not exist" if secret is None else secret.problem
-                log.warning(
-                    "-default-server-tls-secret %s/%s %s: TLS handshakes for names no "
-                    "Ingress serves are refused",
-                    namespace,
-                    name,
-                    why,
-                )
+                if why != self._default_secret_problem:  # once per problem, not per sync
+                    log.warning(
+                        "-default-server-tls-secret %s/%s %s: TLS handshakes for names no "
+                        "Ingress serves are refused",
+                        namespace,
+                        name,
+                        why,
+                    )
+                self._default_secret_problem = why
+            if certificate is not None:
+                self._default_secret_problem = None
         summary = RoutingSummary(
             default_certificate=None if certificate is None else PurePosixPath(certificate),
             catch_all_root=self._table.catch_all_root,
             longest_host=self._table.longest_host,
         )
-        configuration = build_configuration(
-            result.config,
-            self._settings,
-            zone_sync_service_ready=zone_sync_ready,
-            routing=summary,
-            zone_sync_tls=tls_model,
-        )
-        files.update(render_configuration(configuration))
+        inputs = (result.config, zone_sync_ready, summary, tls_model)
+        if self._main_rendered is None or self._main_rendered[0] != inputs:
+            configuration = build_configuration(
+                result.config,
+                self._settings,
+                zone_sync_service_ready=zone_sync_ready,
+                routing=summary,
+                zone_sync_tls=tls_model,
+            )
+            self._main_rendered = (inputs, render_configuration(configuration))
+        files.update(self._main_rendered[1])
         changes: dict[str, str | None] = {
             path: text for path, text in files.items() if self._main.get(path) != text
         }
